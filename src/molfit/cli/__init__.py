@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 
 from molfit.cli import _data  # noqa: F401  (registers `molfit data ...`)
+from molfit.cli import _primer  # noqa: F401  (registers `molfit primer`)
+from molfit.cli import _train, _predict, _evaluate  # noqa: F401  (train/predict/evaluate)
 from molfit.cli._app import app
 from molfit.errors import MolfitError
 

@@ -1,6 +1,19 @@
 """Molecular representations: SMILES, fingerprints, descriptors, graphs and 3D geometry."""
 
+from molfit.represent._conformers import conformer_energies, conformer_geometry, embed_molecule
+from molfit.represent._descriptors import RDKitDescriptors, descriptor_names, rdkit_descriptors
 from molfit.represent._fingerprints import ECFP, ecfp, max_tanimoto, tanimoto_matrix
+from molfit.represent._graph import (
+    ATOM_FEATURES,
+    BOND_FEATURES,
+    GraphBatch,
+    GraphFeaturizer,
+    MolGraph,
+    collate_graphs,
+    mol_to_graph,
+)
+from molfit.represent._neighbors import NeighborList, neighbor_list
+from molfit.represent._parallel import parallel_map, resolve_n_jobs
 from molfit.represent._smiles import (
     MolLike,
     canonical_smiles,
@@ -13,13 +26,30 @@ from molfit.represent._smiles import (
 )
 
 __all__ = [
+    "ATOM_FEATURES",
+    "BOND_FEATURES",
     "ECFP",
+    "GraphBatch",
+    "GraphFeaturizer",
+    "MolGraph",
     "MolLike",
+    "NeighborList",
+    "RDKitDescriptors",
     "canonical_smiles",
+    "collate_graphs",
+    "conformer_energies",
+    "conformer_geometry",
+    "descriptor_names",
     "ecfp",
+    "embed_molecule",
     "max_tanimoto",
+    "mol_to_graph",
+    "neighbor_list",
+    "parallel_map",
     "parse_many",
     "parse_smiles",
+    "rdkit_descriptors",
+    "resolve_n_jobs",
     "standardize",
     "standardize_smiles",
     "tanimoto_matrix",

@@ -1,0 +1,285 @@
+"""Benchmark: molfit's SchNet against schnetpack 2.1.1's SchNet on a seeded QM9 subset (U0).
+
+Both sides get the very same molecules (train / validation / test drawn with one seed), cutoff,
+feature size, interactions, radial basis size, batch size, learning rate and epochs, and run with
+the same pinned threads (``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and ``taskset`` on the same
+cores), each in its own process: schnetpack in its virtualenv (benchmarks/.venvs/schnetpack, see
+``_schnetpack_runner.py``), molfit in this Python. Reported: test MAE (meV) of the best
+validation checkpoint and training wall time per epoch (fit time / epochs, validation included).
+Then a learning curve of molfit's SchNet (test MAE against training-set size, log-log PNG).
+
+The issue's full benchmark (10k / 1k / 10k)::
+
+    python benchmarks/schnet_vs_schnetpack.py --n-train 10000 --n-val 1000 --n-test 10000 \\
+        --epochs 30 --curve 1000,5000,10000
+
+A short end-to-end check::
+
+    python benchmarks/schnet_vs_schnetpack.py --n-train 500 --n-val 100 --limit-test 500 \\
+        --epochs 2 --n-features 64 --n-interactions 3 --curve 100,250,500
+
+Outputs go to ``benchmarks/out/`` (git-ignored): ``schnet_vs_schnetpack.json`` / ``.md`` and
+``qm9_learning_curve.png`` (copied to ``docs/img/qm9_learning_curve.png`` with ``--docs-figure``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENV_PYTHON = HERE / ".venvs" / "schnetpack" / "bin" / "python"
+# QM9's free-atom U0 (Hartree, B3LYP/6-31G(2df,p)), the references schnetpack's QM9 recipe uses
+U0_ATOMREF_HARTREE = {1: -0.500273, 6: -37.846772, 7: -54.583861, 8: -75.064579, 9: -99.718730}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--n-train", type=int, default=10000)
+    p.add_argument("--n-val", type=int, default=1000)
+    p.add_argument("--n-test", type=int, default=10000)
+    p.add_argument("--limit-test", type=int, default=None, help="use only this many test rows")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--n-features", type=int, default=128)
+    p.add_argument("--n-interactions", type=int, default=6)
+    p.add_argument("--n-rbf", type=int, default=20)
+    p.add_argument("--cutoff", type=float, default=5.0)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="threads (and cores) for each side")
+    p.add_argument("--curve", default="1000,5000,10000", help="training sizes; '' skips it")
+    p.add_argument("--skip-schnetpack", action="store_true")
+    p.add_argument("--out", type=Path, default=HERE / "out")
+    p.add_argument("--docs-figure", action="store_true", help="copy the PNG to docs/img/")
+    # internal: run one molfit training in this process (used through a pinned subprocess)
+    p.add_argument("--side", choices=["driver", "molfit"], default="driver")
+    p.add_argument("--data", type=Path)
+    p.add_argument("--n-train-used", type=int)
+    p.add_argument("--result", type=Path)
+    return p.parse_args(argv)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def write_subset(args: argparse.Namespace, path: Path) -> dict[str, int]:
+    """Draw train/val/test from QM9 with ``args.seed``; write them (in that order) to ``path``."""
+    from ase.units import Hartree
+
+    from molfit.data import load
+
+    dataset = load("qm9")
+    n_test = args.n_test if args.limit_test is None else min(args.n_test, args.limit_test)
+    sizes = {"train": args.n_train, "val": args.n_val, "test": n_test}
+    order = np.random.default_rng(args.seed).permutation(len(dataset.frame))
+    chosen = order[: sum(sizes.values())]
+    subset = dataset.structures.subset(chosen)
+    u0 = dataset.frame["U0"].to_numpy()[chosen]
+    a, b = sizes["train"], sizes["train"] + sizes["val"]
+    np.savez(
+        path,
+        numbers=subset.numbers,
+        positions=subset.positions,
+        offsets=subset.offsets,
+        U0=u0,
+        qm9_index=chosen,
+        train_idx=np.arange(0, a),
+        val_idx=np.arange(a, b),
+        test_idx=np.arange(b, len(chosen)),
+        ref_z=np.array(list(U0_ATOMREF_HARTREE)),
+        ref_u0=np.array(list(U0_ATOMREF_HARTREE.values())) * Hartree,
+    )
+    return sizes
+
+
+def _pinned(cmd: list[str], threads: int) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    cores = f"0-{threads - 1}" if threads > 1 else "0"
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", cores, *cmd]
+    return cmd, env
+
+
+def _run(cmd: list[str], threads: int) -> None:
+    cmd, env = _pinned(cmd, threads)
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, env=env, check=True, cwd=ROOT)
+
+
+# -- molfit side --------------------------------------------------------------------------------
+def run_molfit(args: argparse.Namespace) -> None:
+    """Train molfit's SchNet on the subset file and write a JSON result (runs pinned)."""
+    import torch
+
+    from molfit.data import Structures
+    from molfit.models._geometric import SchNetModel
+
+    torch.set_num_threads(args.threads)
+    with np.load(args.data) as f:
+        data = {k: f[k] for k in f.files}
+    structures = Structures(data["numbers"], data["positions"], data["offsets"])
+    y = data["U0"]
+    train = data["train_idx"][: args.n_train_used]
+    model = SchNetModel(
+        n_features=args.n_features,
+        n_interactions=args.n_interactions,
+        n_rbf=args.n_rbf,
+        cutoff=args.cutoff,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=None,
+        seed=args.seed,
+        progress_bar=False,
+    )
+    t0 = time.perf_counter()
+    feats = model.featurize(structures)  # neighbour pairs, once for all rows
+    prep_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.fit(feats[train], y[train], X_val=feats[data["val_idx"]], y_val=y[data["val_idx"]])
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = model.predict(feats[data["test_idx"]])
+    predict_s = time.perf_counter() - t0
+    mae = float(np.mean(np.abs(pred - y[data["test_idx"]])))
+    n_params = sum(p.numel() for p in model.members_[0].parameters())
+    result = {
+        "tool": "molfit",
+        "torch": torch.__version__,
+        "n_train": len(train),
+        "test_mae_meV": mae * 1000.0,
+        "fit_s": fit_s,
+        "epochs": args.epochs,
+        "epoch_s_mean": fit_s / args.epochs,
+        "neighbour_pairs_s": prep_s,
+        "predict_s": predict_s,
+        "n_parameters": int(n_params),
+        "best_epoch": model.history_[0]["best_epoch"],
+    }
+    args.result.write_text(json.dumps(result, indent=2))
+
+
+def molfit_once(args: argparse.Namespace, data: Path, n_train: int, result: Path) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--side", "molfit"]
+    for key in ("epochs", "batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
+        cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+    cmd += ["--seed", str(args.seed), "--threads", str(args.threads), "--data", str(data)]
+    cmd += ["--n-train-used", str(n_train), "--result", str(result)]
+    _run(cmd, args.threads)
+    return json.loads(result.read_text())
+
+
+def schnetpack_once(args: argparse.Namespace, data: Path, result: Path) -> dict:
+    if not VENV_PYTHON.exists():
+        raise SystemExit(f"schnetpack's virtualenv is missing: {VENV_PYTHON} (see docs)")
+    cmd = [str(VENV_PYTHON), str(HERE / "_schnetpack_runner.py"), "--data", str(data)]
+    cmd += ["--out", str(result), "--workdir", str(args.out / "schnetpack_work")]
+    for key in ("epochs", "batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
+        cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+    cmd += ["--seed", str(args.seed)]
+    _run(cmd, args.threads)
+    return json.loads(result.read_text())
+
+
+# -- report -------------------------------------------------------------------------------------
+def plot_curve(points: list[tuple[int, float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n, mae = zip(*sorted(points), strict=True)
+    fig, ax = plt.subplots(figsize=(4.5, 3.5), dpi=150)
+    ax.loglog(n, mae, "o-", label="molfit SchNet")
+    ax.set_xlabel("training molecules")
+    ax.set_ylabel("test MAE of U0 (meV)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def markdown(args: argparse.Namespace, sizes: dict, ours: dict, theirs: dict | None,
+             curve: list[tuple[int, float]], command: str) -> str:  # fmt: skip
+    lines = [
+        "# molfit SchNet vs schnetpack 2.1.1 SchNet (QM9 U0, CPU)",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Subset (seed {args.seed}): {sizes['train']} train / {sizes['val']} validation / "
+        f"{sizes['test']} test. SchNet: {args.n_features} features, {args.n_interactions} "
+        f"interactions, {args.n_rbf} Gaussian RBFs, cutoff {args.cutoff} Å, batch "
+        f"{args.batch_size}, lr {args.lr}, {args.epochs} epochs; {args.threads} threads pinned "
+        "per side.",
+        "",
+        "| | test MAE (meV) | time / epoch (s) | parameters |",
+        "| --- | ---: | ---: | ---: |",
+        f"| molfit | {ours['test_mae_meV']:.1f} | {ours['epoch_s_mean']:.2f} | "
+        f"{ours['n_parameters']} |",
+    ]
+    if theirs is not None:
+        spk_epoch = theirs["fit_s"] / theirs["epochs"]
+        lines.append(
+            f"| schnetpack | {theirs['test_mae_meV']:.1f} | {spk_epoch:.2f} | "
+            f"{theirs['n_parameters']} |"
+        )
+        lines += ["", f"Time ratio molfit / schnetpack: {ours['epoch_s_mean'] / spk_epoch:.2f}"]
+    if curve:
+        lines += ["", "Learning curve (molfit SchNet, same test set):", ""]
+        lines += ["| training molecules | test MAE (meV) |", "| ---: | ---: |"]
+        lines += [f"| {n} | {m:.1f} |" for n, m in sorted(curve)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.side == "molfit":
+        run_molfit(args)
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = args.out / "qm9_subset.npz"
+    sizes = write_subset(args, data)
+    ours = molfit_once(args, data, sizes["train"], args.out / "molfit.json")
+    theirs = None
+    if not args.skip_schnetpack:
+        theirs = schnetpack_once(args, data, args.out / "schnetpack.json")
+    curve: list[tuple[int, float]] = []
+    sizes_curve = [int(s) for s in args.curve.split(",") if s.strip()]
+    for n in sizes_curve:
+        if n > sizes["train"]:
+            print(f"skipping learning-curve size {n} > --n-train {sizes['train']}")
+            continue
+        r = ours if n == sizes["train"] else molfit_once(
+            args, data, n, args.out / f"molfit_n{n}.json"
+        )  # fmt: skip
+        curve.append((n, r["test_mae_meV"]))
+    if curve:
+        png = args.out / "qm9_learning_curve.png"
+        title = f"QM9 U0, SchNet {args.n_features}x{args.n_interactions}, {args.epochs} epochs"
+        plot_curve(curve, png, title)
+        if args.docs_figure:
+            (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+            shutil.copy(png, ROOT / "docs" / "img" / "qm9_learning_curve.png")
+    command = "python benchmarks/schnet_vs_schnetpack.py " + " ".join(argv or sys.argv[1:])
+    report = {"sizes": sizes, "molfit": ours, "schnetpack": theirs, "curve": curve,
+              "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+    (args.out / "schnet_vs_schnetpack.json").write_text(json.dumps(report, indent=2))
+    text = markdown(args, sizes, ours, theirs, curve, command)
+    (args.out / "schnet_vs_schnetpack.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Applications: screening, potentials and molecular dynamics, attributions, the primer web app."""

@@ -1,0 +1,52 @@
+"""``molfit explain``: which atoms drive a graph model's prediction, drawn as a similarity map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from molfit.cli._app import app
+
+
+@app.command("explain")
+def explain(
+    run_dir: Annotated[
+        Path, typer.Argument(help="Run directory of a graph model (`molfit train --model dmpnn`).")
+    ],
+    smiles: Annotated[str, typer.Argument(help="The molecule to explain, as SMILES.")],
+    out: Annotated[Path, typer.Option(help="Image to write: .png or .svg.")] = Path("atoms.png"),
+    target: Annotated[str, typer.Option(help="Target name or index for multi-task models.")] = "0",
+    steps: Annotated[int, typer.Option(help="Integrated-gradients interpolation steps.")] = 64,
+) -> None:
+    """Atom attributions (integrated gradients) of one prediction: `molfit explain RUN "CCO"`."""
+    from molfit.apply._attribution import explain as explain_molecule
+    from molfit.represent import to_mol
+
+    model = _load(run_dir)
+    weights, value = explain_molecule(
+        model, smiles, out, target=int(target) if target.isdigit() else target, steps=steps
+    )
+    mol = to_mol(smiles)
+    typer.echo(f"prediction: {value:.4g}")
+    typer.echo("atom  element  attribution")
+    for atom, w in zip(mol.GetAtoms(), weights, strict=True):
+        typer.echo(f"{atom.GetIdx():>4}  {atom.GetSymbol():<7}  {w:+.4f}")
+    typer.echo(f"attribution map: {out}")
+
+
+def _load(run_dir: Path):
+    """The model of a run directory (``molfit train``'s), or of a saved model directory."""
+    import json
+
+    from molfit.errors import InputError
+    from molfit.evaluate._workflow import load_run_model
+    from molfit.models import load_model
+
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run directory")
+    config = run_dir / "config.json"
+    if config.is_file() and "model" in json.loads(config.read_text()):
+        return load_model(run_dir)  # a bare model directory (save_model)
+    return load_run_model(run_dir)

@@ -1,0 +1,89 @@
+"""``molfit train``: fit, calibrate and evaluate a QSAR model; write a run directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from molfit.cli._app import app
+from molfit.errors import InputError
+
+
+def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
+    """A short metrics table, one line per target."""
+    keys = (
+        ["roc_auc", "pr_auc", "accuracy", "mcc", "brier", "ece", "set_coverage"]
+        if task == "classification"
+        else ["mae", "rmse", "r2", "spearman", "coverage", "mean_width", "miscalibration_area"]
+    )
+    typer.echo(f"{'target':<16}" + "".join(f"{k:>20}" for k in ["n", *keys]))
+    for target, m in metrics.items():
+        cells = "".join(
+            f"{m.get(k, float('nan')):>20.3f}" if k != "n" else f"{m.get('n', 0):>20d}"
+            for k in ["n", *keys]
+        )
+        typer.echo(f"{target:<16}{cells}")
+
+
+@app.command("train")
+def train(
+    data: Annotated[str, typer.Argument(help="A CSV/TSV/Parquet/SDF file or a built-in dataset.")],
+    smiles_column: Annotated[
+        str | None, typer.Option("--smiles-column", help="SMILES column of a file.")
+    ] = None,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", help="Target column (repeatable).")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="regression or classification (default: from the data).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Model name (see --list-models).")] = "extratrees",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Model hyper-parameter KEY=VALUE (JSON value), repeatable."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="scaffold, random, cluster, stratified, temporal or predefined.")
+    ] = "scaffold",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    coverage: Annotated[float, typer.Option(help="Coverage of intervals / sets.")] = 0.9,
+    conformal: Annotated[str, typer.Option(help="auto, split or cv+.")] = "auto",
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default runs/<data>-<model>-<time>).")
+    ] = None,
+) -> None:
+    """Train a model with calibrated uncertainty: `molfit train b3db`."""
+    from molfit.evaluate._workflow import train_run
+
+    if task is not None and task not in ("regression", "classification"):
+        raise InputError(f"--task must be regression or classification, got {task!r}")
+    params = {}
+    for item in param or []:
+        if "=" not in item:
+            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    result = train_run(
+        data,
+        smiles_column=smiles_column,
+        targets=target or None,
+        task=task,
+        model=model,
+        model_params=params,
+        split=split,
+        seed=seed,
+        coverage=coverage,
+        method=conformal,
+        out=out,
+    )
+    typer.echo(f"test metrics ({result.task}, {split} split, seed {seed}):")
+    print_metrics(result.metrics, result.task)
+    typer.echo(f"fit {result.fit_seconds:.1f} s, predict {result.predict_seconds:.2f} s")
+    typer.echo(f"run directory: {result.run_dir}")
+    typer.echo(f"report: {result.run_dir / 'report.html'}")

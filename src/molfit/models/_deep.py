@@ -1,0 +1,375 @@
+"""Shared estimator base for molfit's graph neural networks (D-MPNN, GCN).
+
+:class:`DeepGraphModel` follows scikit-learn's contract like the classical models (``fit`` returns
+``self``; ``predict``, ``predict_proba``, ``predict_record`` come from
+:class:`~molfit.models.MoleculeModel`), but trains one network on all tasks at once with
+:class:`molfit.train.PredictorModule`: missing labels are masked in the loss, regression targets
+are standardized on the training rows and predictions come back in target units.
+
+Uncertainty: an ensemble of ``ensemble`` members (different seeds for initialisation and batch
+order) gives the std as the spread of the members' means; ``mean_variance=True`` adds a
+per-molecule variance head trained by Gaussian negative log-likelihood; both together give the
+total ``std² = mean(σ²_i) + var(μ_i)``. Conformal intervals are added on top by the same code as
+for the classical models (``molfit.evaluate``), which only needs :meth:`predict_features`.
+
+Saving writes ``config.json`` and ``weights.safetensors`` (tensors only, nothing that can run
+code when loaded).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from molfit.errors import InputError
+from molfit.models._base import CONFIG_FILE, MoleculeModel, as_targets, infer_task
+from molfit.represent import to_mols
+
+TORCH_WEIGHTS_FILE = "weights.safetensors"
+
+
+@dataclass
+class GraphFeatures:
+    """Featurized molecules: graphs plus optional scaled descriptors, indexable like an array.
+
+    Attributes:
+        graphs: object array ``(n,)`` of :class:`molfit.represent.MolGraph`.
+        descriptors: ``(n, n_descriptors)`` RDKit descriptors or ``None``: raw values from
+            :meth:`DeepGraphModel.featurize`, standardized (``NaN`` -> 0) once ``scaled``.
+        scaled: whether ``descriptors`` are already standardized with the training statistics.
+    """
+
+    graphs: np.ndarray
+    descriptors: np.ndarray | None = None
+    scaled: bool = False
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def __getitem__(self, idx: Any) -> GraphFeatures:
+        desc = None if self.descriptors is None else self.descriptors[idx]
+        return GraphFeatures(self.graphs[idx], desc, self.scaled)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.graphs), 0 if self.descriptors is None else self.descriptors.shape[1])
+
+
+class DeepGraphModel(MoleculeModel):
+    """Base class for graph networks; subclasses implement :meth:`_build_network`.
+
+    Common hyper-parameters (stored by subclasses' ``__init__``):
+        task: ``"auto"``, ``"regression"`` or ``"classification"``.
+        epochs, batch_size, lr: training length, molecules per batch, peak learning rate.
+        patience: epochs without validation improvement before stopping (``None``: never).
+        val_fraction: share of the training rows held out (seeded) for early stopping and the
+            best-weights choice when ``fit`` gets no ``X_val``; 0 trains on all rows for
+            ``epochs`` epochs.
+        ensemble: number of independently seeded members.
+        mean_variance: add a variance output trained by Gaussian NLL (regression).
+        descriptors: concatenate standardized RDKit descriptors before the head.
+        seed: base seed (member ``i`` uses ``seed + i``).
+        accelerator, devices, num_nodes, strategy: passed to Lightning (``strategy="ddp"``...).
+        progress_bar, deterministic, n_jobs: progress display, deterministic algorithms,
+            featurization worker processes.
+        checkpoint_dir: where each member writes ``member{i}/best.safetensors`` (``None``: off).
+    """
+
+    has_std: ClassVar[bool] = True
+    uses_descriptors: ClassVar[bool] = False
+
+    # -- to implement ---------------------------------------------------------------------------
+    def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
+        raise NotImplementedError
+
+    # -- featurization --------------------------------------------------------------------------
+    def _featurizer_settings(self) -> dict[str, Any]:
+        return {"featurizer": "graph", "descriptors": bool(self._use_descriptors())}
+
+    def _use_descriptors(self) -> bool:
+        return self.uses_descriptors and bool(getattr(self, "descriptors", False))
+
+    def featurize(self, X: Any) -> GraphFeatures:
+        """Graphs (and raw descriptors, unscaled) of molecules ``X``.
+
+        Raises:
+            InvalidMoleculeError: a SMILES cannot be parsed (the message names the row).
+        """
+        from molfit.represent._graph import GraphFeaturizer
+
+        if isinstance(X, str):
+            raise InputError("expected a sequence of SMILES, got a single string")
+        items = list(X)
+        graphs = GraphFeaturizer().many(items, n_jobs=getattr(self, "n_jobs", 1) or 1)
+        arr = np.empty(len(graphs), dtype=object)
+        arr[:] = graphs
+        desc = None
+        if self._use_descriptors():
+            from molfit.represent import rdkit_descriptors
+
+            desc = np.asarray(rdkit_descriptors(to_mols(items)), dtype=np.float64)
+        return GraphFeatures(arr, desc)
+
+    def _features(self, X: Any, *, fitting: bool) -> GraphFeatures:
+        if isinstance(X, GraphFeatures):
+            feats = X
+        elif isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
+            raise InputError(f"{type(self).__name__} needs molecules (SMILES or RDKit), not arrays")
+        else:
+            feats = self.featurize(X)
+        if feats.descriptors is not None and not feats.scaled:
+            if fitting:
+                d = feats.descriptors
+                self.desc_mean_ = np.nan_to_num(np.nanmean(d, axis=0))
+                std = np.nan_to_num(np.nanstd(d, axis=0))
+                self.desc_std_ = np.where(std > 0, std, 1.0)
+            scaled = (feats.descriptors - self.desc_mean_) / self.desc_std_
+            scaled = np.clip(np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0), -10, 10)
+            feats = GraphFeatures(feats.graphs, scaled.astype(np.float32), scaled=True)
+        return feats
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> DeepGraphModel:
+        """Train on molecules ``X`` (n) and targets ``y`` (n,) or (n, n_tasks) (``NaN``: missing).
+
+        ``X_val``/``y_val``: an explicit validation set for early stopping (otherwise a seeded
+        ``val_fraction`` of ``X``). Returns ``self``.
+        """
+        from molfit.train import (
+            PredictorModule,
+            best_weights,
+            default_loss,
+            make_trainer,
+            seed_everything,
+        )
+
+        Y = as_targets(y)
+        if len(Y) != len(X):
+            raise InputError(f"X has {len(X)} rows but y has {len(Y)}")
+        task = self.task if self.task not in (None, "auto") else infer_task(Y)
+        if task not in ("regression", "classification"):
+            raise InputError(f"task must be 'regression' or 'classification', got {task!r}")
+        if task == "classification" and not np.isin(Y[~np.isnan(Y)], (0.0, 1.0)).all():
+            raise InputError("classification labels must be 0 or 1")
+        if task == "classification" and self.mean_variance:
+            raise InputError("mean_variance=True is for regression; classification has no variance")
+        labelled = (~np.isnan(Y)).sum(axis=0)
+        if (labelled < 2).any():
+            raise InputError(f"task {int(np.argmin(labelled))} has fewer than 2 labelled rows")
+        self.input_kind_ = "molecules"
+        feats = self._features(X, fitting=True)
+        self.task_ = task
+        self.n_tasks_ = int(Y.shape[1])
+        self.single_task_ = bool(np.ndim(y) == 1)
+        self.n_features_in_ = int(feats.shape[1])
+        first = feats.graphs[0]
+        self.atom_dim_, self.bond_dim_ = int(first.x.shape[1]), int(first.edge_attr.shape[1])
+
+        train_idx, val_feats, Y_val = self._validation(feats, Y, X_val, y_val)
+        Y_train = Y[train_idx]
+        if task == "regression":
+            mean = np.nan_to_num(np.nanmean(Y_train, axis=0))
+            std = np.nan_to_num(np.nanstd(Y_train, axis=0))
+            self.target_mean_, self.target_std_ = mean, np.where(std > 0, std, 1.0)
+        else:
+            self.target_mean_, self.target_std_ = np.zeros(self.n_tasks_), np.ones(self.n_tasks_)
+
+        train_loader = self._loader(feats[train_idx], Y_train, shuffle=True, seed=self.seed)
+        val_loader = None if val_feats is None else self._loader(val_feats, Y_val)
+        loss = default_loss(task, self.mean_variance)
+        self.members_: list[PredictorModule] = []
+        self.history_: list[dict[str, Any]] = []
+        for i in range(int(self.ensemble)):
+            seed_everything(self.seed + i)
+            if i:
+                train_loader = self._loader(
+                    feats[train_idx], Y_train, shuffle=True, seed=self.seed + i
+                )
+            module = PredictorModule(
+                self._build_network(
+                    self.atom_dim_, self.bond_dim_, self.n_tasks_, self.n_features_in_
+                ),
+                task=task,
+                n_tasks=self.n_tasks_,
+                loss=loss,
+                target_mean=self.target_mean_,
+                target_std=self.target_std_,
+                lr=self.lr,
+            )
+            ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / f"member{i}"
+            trainer = make_trainer(
+                max_epochs=self.epochs,
+                patience=self.patience if val_loader is not None else None,
+                checkpoint_dir=ckpt,
+                progress_bar=self.progress_bar,
+                deterministic=self.deterministic,
+                accelerator=self.accelerator,
+                devices=self.devices,
+                num_nodes=self.num_nodes,
+                strategy=self.strategy,
+            )
+            trainer.fit(module, train_loader, val_loader)
+            best = best_weights(trainer)
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+            self.history_.append(
+                {
+                    "epochs_run": int(trainer.current_epoch),
+                    "best_epoch": best.best_epoch,
+                    "best_val_loss": None if best.best_epoch < 0 else best.best_score,
+                    "last_metrics": metrics,
+                }
+            )
+            module.cpu().eval()
+            self.members_.append(module)
+        return self
+
+    def _validation(
+        self, feats: GraphFeatures, Y: np.ndarray, X_val: Any, y_val: Any
+    ) -> tuple[np.ndarray, GraphFeatures | None, np.ndarray | None]:
+        n = len(feats)
+        if X_val is not None:
+            Yv = as_targets(y_val)
+            if Yv.shape[1] != Y.shape[1] or len(Yv) != len(X_val):
+                raise InputError(f"X_val/y_val shapes do not match: {len(X_val)} rows, {Yv.shape}")
+            return np.arange(n), self._features(X_val, fitting=False), Yv
+        n_val = round(self.val_fraction * n)
+        if self.val_fraction <= 0 or n_val < 1 or n - n_val < 2:
+            return np.arange(n), None, None
+        perm = np.random.default_rng(self.seed).permutation(n)
+        return np.sort(perm[n_val:]), feats[np.sort(perm[:n_val])], Y[np.sort(perm[:n_val])]
+
+    def _loader(
+        self, feats: GraphFeatures, Y: np.ndarray | None = None, *, shuffle: bool = False,
+        seed: int = 0, batch_size: int | None = None,
+    ) -> Any:  # fmt: skip
+        from molfit.represent._graph import collate_graphs
+        from molfit.train import make_loader
+
+        return make_loader(
+            list(feats.graphs),
+            collate_graphs,
+            Y,
+            feats.descriptors,
+            batch_size=batch_size or self.batch_size,
+            shuffle=shuffle,
+            seed=seed,
+        )
+
+    # -- prediction -----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def member_predictions(self, F: GraphFeatures, batch_size: int = 1000) -> np.ndarray:
+        """Raw member outputs in target units: ``(n_members, n, n_tasks)`` or ``(..., 2)``
+        (mean, variance) with a mean-variance head; P(class 1) for classification."""
+        from molfit.train import predict_batches
+
+        self._check_fitted()
+        if len(F) == 0:
+            shape = (len(self.members_), 0, self.n_tasks_) + ((2,) if self.mean_variance else ())
+            return np.zeros(shape)
+        loader = self._loader(F, batch_size=batch_size)
+        return np.stack([predict_batches(m, loader) for m in self.members_])
+
+    def predict_features(self, F: GraphFeatures) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean ``(n, n_tasks)`` and std (``None`` for one member without a variance head);
+        P(class 1) and ``None`` for classifiers."""
+        out = self.member_predictions(self._features(F, fitting=False))
+        if self.task_ == "classification":
+            return out.mean(axis=0), None
+        if out.ndim == 4:
+            means, variances = out[..., 0], out[..., 1]
+            total = variances.mean(axis=0) + means.var(axis=0)
+            return means.mean(axis=0), np.sqrt(total)
+        std = out.std(axis=0) if len(out) > 1 else None
+        return out.mean(axis=0), std
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _fitted_meta(self) -> dict[str, Any]:
+        meta = {
+            "task": self.task_,
+            "n_tasks": self.n_tasks_,
+            "single_task": self.single_task_,
+            "input_kind": self.input_kind_,
+            "n_features_in": self.n_features_in_,
+            "atom_dim": self.atom_dim_,
+            "bond_dim": self.bond_dim_,
+            "target_mean": self.target_mean_.tolist(),
+            "target_std": self.target_std_.tolist(),
+            "history": self.history_,
+        }
+        if hasattr(self, "desc_mean_"):
+            meta["desc_mean"] = self.desc_mean_.tolist()
+            meta["desc_std"] = self.desc_std_.tolist()
+        return meta
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` and ``weights.safetensors`` (all members) to ``directory``."""
+        from molfit.models._base import _jsonable
+
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {
+            f"member{i}.{k}": v.detach().cpu().contiguous()
+            for i, m in enumerate(self.members_)
+            for k, v in m.state_dict().items()
+        }
+        save_file(tensors, str(directory / TORCH_WEIGHTS_FILE))
+        config = {
+            "class": f"{type(self).__module__}.{type(self).__name__}",
+            "params": _jsonable(self.get_params()),
+            "fitted": self._fitted_meta(),
+            "versions": {"torch": torch.__version__},
+            **(extra or {}),
+        }
+        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> DeepGraphModel:
+        """Rebuild a model written by :meth:`save` (safetensors: no code runs on load)."""
+        from molfit.train import PredictorModule
+
+        directory = Path(directory)
+        config_path = directory / CONFIG_FILE
+        weights_path = directory / TORCH_WEIGHTS_FILE
+        for path in (config_path, weights_path):
+            if not path.is_file():
+                raise InputError(f"{directory}: not a saved {cls.__name__} (no {path.name})")
+        config = json.loads(config_path.read_text())
+        model = cls(**config["params"])
+        meta = config["fitted"]
+        model.task_ = meta["task"]
+        model.n_tasks_ = meta["n_tasks"]
+        model.single_task_ = meta["single_task"]
+        model.input_kind_ = meta["input_kind"]
+        model.n_features_in_ = meta["n_features_in"]
+        model.atom_dim_, model.bond_dim_ = meta["atom_dim"], meta["bond_dim"]
+        model.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
+        model.target_std_ = np.asarray(meta["target_std"], dtype=np.float64)
+        model.history_ = meta.get("history", [])
+        if "desc_mean" in meta:
+            model.desc_mean_ = np.asarray(meta["desc_mean"], dtype=np.float64)
+            model.desc_std_ = np.asarray(meta["desc_std"], dtype=np.float64)
+        tensors = load_file(str(weights_path))
+        n_members = len({k.split(".", 1)[0] for k in tensors})
+        model.members_ = []
+        for i in range(n_members):
+            prefix = f"member{i}."
+            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            net = model._build_network(
+                model.atom_dim_, model.bond_dim_, model.n_tasks_, model.n_features_in_
+            )
+            module = PredictorModule(net, task=model.task_, n_tasks=model.n_tasks_)
+            module.load_state_dict(state, strict=True)
+            model.members_.append(module.eval())
+        return model

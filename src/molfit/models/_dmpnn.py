@@ -1,0 +1,103 @@
+"""The D-MPNN estimator: ChemProp's directed message passing network with scikit-learn's contract.
+
+``DMPNNModel().fit(smiles, y).predict(smiles)``; registered as ``dmpnn`` (``molfit train ...
+--model dmpnn``). The network is :class:`molfit.nn.DMPNN`; training is
+:class:`molfit.models._deep.DeepGraphModel`'s (Lightning, early stopping, ensembles).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import nn
+
+from molfit.models._deep import DeepGraphModel
+from molfit.models._registry import register_model
+
+
+class DMPNNModel(DeepGraphModel):
+    """Directed message passing network (ChemProp defaults: hidden 300, depth 3, mean pooling).
+
+    Args:
+        hidden: message / atom vector width.
+        depth: message passing depth.
+        aggregation: ``"mean"``, ``"sum"`` or ``"norm"`` (sum / 100).
+        ffn_hidden, ffn_layers: feed-forward head width and number of linear layers.
+        dropout: dropout in message passing and head.
+        descriptors: concatenate standardized RDKit 2D descriptors before the head.
+        Other arguments: see :class:`~molfit.models._deep.DeepGraphModel`.
+    """
+
+    uses_descriptors: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        task: str = "auto",
+        hidden: int = 300,
+        depth: int = 3,
+        aggregation: str = "mean",
+        ffn_hidden: int = 300,
+        ffn_layers: int = 2,
+        dropout: float = 0.0,
+        descriptors: bool = False,
+        epochs: int = 50,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        patience: int | None = 10,
+        val_fraction: float = 0.1,
+        ensemble: int = 1,
+        mean_variance: bool = False,
+        seed: int = 0,
+        accelerator: str = "cpu",
+        devices: Any = 1,
+        num_nodes: int = 1,
+        strategy: Any = "auto",
+        progress_bar: bool = True,
+        deterministic: bool = True,
+        n_jobs: int = 1,
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        self.task = task
+        self.hidden = hidden
+        self.depth = depth
+        self.aggregation = aggregation
+        self.ffn_hidden = ffn_hidden
+        self.ffn_layers = ffn_layers
+        self.dropout = dropout
+        self.descriptors = descriptors
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.ensemble = ensemble
+        self.mean_variance = mean_variance
+        self.seed = seed
+        self.accelerator = accelerator
+        self.devices = devices
+        self.num_nodes = num_nodes
+        self.strategy = strategy
+        self.progress_bar = progress_bar
+        self.deterministic = deterministic
+        self.n_jobs = n_jobs
+        self.checkpoint_dir = checkpoint_dir
+
+    def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
+        from molfit.nn import DMPNN
+
+        return DMPNN(
+            atom_dim,
+            bond_dim,
+            n_tasks,
+            hidden=self.hidden,
+            depth=self.depth,
+            dropout=self.dropout,
+            aggregation=self.aggregation,
+            n_descriptors=n_desc,
+            ffn_hidden=self.ffn_hidden,
+            ffn_layers=self.ffn_layers,
+            mean_variance=self.mean_variance,
+        )
+
+
+register_model("dmpnn", DMPNNModel)

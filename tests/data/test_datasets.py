@@ -1,0 +1,167 @@
+"""Built-in datasets: sizes, units and the QM9 parser/cache, on the real installed files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.units import Hartree, kcal, mol
+
+from molfit.data import _qm9, info, list_datasets, load
+from molfit.errors import DatasetNotAvailableError, InputError
+
+QM9_FIRST_ROWS = 300
+
+
+def test_b3db_sizes_and_labels():
+    clf = load("b3db")
+    assert len(clf) == 7807
+    assert clf.task == "classification"
+    assert clf.target_columns == ["bbb"]
+    y = clf.y
+    assert y.shape == (7807, 1)
+    assert set(np.unique(y)) == {0.0, 1.0}
+    assert int(y.sum()) == 4956  # BBB+ count in B3DB_classification.tsv
+    assert {"name", "group", "logBB"} <= set(clf.frame.columns)
+    reg = load("b3db-regression")
+    assert len(reg) == 1058
+    assert reg.task == "regression"
+    assert not np.isnan(reg.y).any()
+
+
+def test_freesolv_in_ev_with_kcal_copy():
+    ds = load("freesolv")
+    assert len(ds) == 642
+    row = ds.frame.iloc[0]
+    assert row["smiles"] == "CN(C)C(=O)c1ccc(cc1)OC"
+    assert row["expt_kcal_mol"] == pytest.approx(-11.01)
+    assert row["dG_hydration"] == pytest.approx(-11.01 * kcal / mol)
+    assert row["dG_hydration"] == pytest.approx(-0.47744, abs=1e-5)
+    assert "calc_kcal_mol" not in ds.target_columns
+
+
+def test_solubility_has_its_own_split():
+    ds = load("solubility")
+    assert len(ds) == 1282
+    counts = ds.frame["split"].value_counts().to_dict()
+    assert counts == {"train": 1025, "test": 257}
+    assert ds.frame.loc[0, "smiles"] == "CCCCC"  # n-pentane, first train record
+    assert ds.y[0, 0] == pytest.approx(-3.18)
+
+
+def test_polarizability_100k():
+    ds = load("polarizability")
+    assert len(ds) == 100000
+    assert ds.info.targets["polarizability"].unit == "Bohr^3"
+    assert ds.frame.loc[0, "smiles"] == "C1CCC(C1)Cc1ccccc1"
+    assert ds.y[0, 0] == pytest.approx(121.6655)
+
+
+def test_registry_describes_every_dataset():
+    names = [d.name for d in list_datasets()]
+    assert names == ["b3db", "b3db-regression", "freesolv", "solubility", "qm9", "polarizability"]
+    for d in list_datasets():
+        assert d.license and d.citation and d.source and d.targets
+    assert info("qm9").targets["U0"].unit == "eV"
+    with pytest.raises(InputError, match=r"unknown dataset 'tox21'.*b3db"):
+        load("tox21")
+
+
+def test_missing_package_names_the_pip_command(monkeypatch):
+    from molfit.data import _datasets
+
+    def not_found(name):
+        raise _datasets.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(_datasets.metadata, "distribution", not_found)
+    with pytest.raises(DatasetNotAvailableError, match=r"pip install --no-deps chemml"):
+        load("polarizability")
+
+
+def test_validate_drops_nothing_on_freesolv():
+    ds = load("freesolv", validate=True)
+    assert ds.report is not None and ds.report.n_rows == 642
+    assert len(ds) == ds.report.n_ok
+
+
+@pytest.fixture
+def qm9_slice(tmp_path):
+    """The first rows of qm9pack's first CSV, as a small source file."""
+    src = _qm9.qm9_source_files()[0]
+    head = pd.read_csv(src, nrows=QM9_FIRST_ROWS)
+    path = tmp_path / "qm9_head.csv"
+    head.to_csv(path, index=False)
+    return path, head
+
+
+def test_qm9_first_molecule_is_methane_with_source_energy(qm9_slice, tmp_path, monkeypatch):
+    monkeypatch.setenv("MOLFIT_CACHE_DIR", str(tmp_path / "cache"))
+    path, head = qm9_slice
+    ds = load("qm9", sources=[path])
+    assert len(ds) == QM9_FIRST_ROWS
+    numbers, positions = ds.structures[0]
+    assert numbers.tolist() == [6, 1, 1, 1, 1]
+    assert ds.structures.to_atoms(0).get_chemical_symbols() == ["C", "H", "H", "H", "H"]
+    assert positions[0] == pytest.approx([-0.0126981359, 1.0858041578, 0.0080009958])
+    u0_hartree = head.loc[0, "InternalEnergy_0K_au"]
+    assert u0_hartree == pytest.approx(-40.47893)
+    row = ds.frame.iloc[0]
+    assert row["smiles"] == "C"
+    assert row["U0"] == pytest.approx(u0_hartree * Hartree, rel=1e-12)
+    # atomization energy: U0 minus C + 4 H free-atom energies (QM9 atomref, Hartree)
+    ref = _qm9.ATOMREF_HARTREE[6][0] + 4 * _qm9.ATOMREF_HARTREE[1][0]
+    assert row["U0_atom"] == pytest.approx((u0_hartree - ref) * Hartree)
+    assert row["U0_atom"] == pytest.approx(-17.172, abs=1e-3)
+    assert row["gap"] == pytest.approx(0.5048 * Hartree)
+    # every molecule's atom count matches the source
+    assert ds.structures.n_atoms.tolist() == head["N_atoms"].tolist()
+
+
+def test_qm9_cache_is_written_once_and_reused(qm9_slice, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MOLFIT_CACHE_DIR", str(cache))
+    path, _ = qm9_slice
+    first = load("qm9", sources=[path])
+    entries = list(cache.glob("qm9-*.npz"))
+    assert len(entries) == 1
+    mtime = entries[0].stat().st_mtime_ns
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("the warm load re-parsed the CSV")
+
+    monkeypatch.setattr(_qm9, "parse_qm9_csv", no_parse)
+    second = load("qm9", sources=[path])
+    assert entries[0].stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    assert np.array_equal(first.structures.positions, second.structures.positions)
+    assert np.array_equal(first.structures.numbers, second.structures.numbers)
+    assert not list(cache.glob("*.tmp"))
+
+
+def test_qm9_cache_key_follows_the_source(qm9_slice, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MOLFIT_CACHE_DIR", str(cache))
+    path, head = qm9_slice
+    load("qm9", sources=[path])
+    head.iloc[:10].to_csv(path, index=False)  # the source changes: a new entry is built
+    ds = load("qm9", sources=[path])
+    assert len(ds) == 10
+    assert len(list(cache.glob("qm9-*.npz"))) == 2
+
+
+def test_qm9_atom_count_mismatch_names_the_row(qm9_slice, tmp_path):
+    _, head = qm9_slice
+    bad = head.iloc[:5].copy()
+    bad.loc[2, "N_atoms"] = 7  # water declares 3 atoms
+    bad_path = tmp_path / "bad.csv"
+    bad.to_csv(bad_path, index=False)
+    with pytest.raises(InputError, match=r"bad.csv row 3: molecule declares 7 atoms"):
+        load("qm9", sources=[bad_path], cache=False)
+
+
+@pytest.mark.slow
+def test_qm9_full_load():
+    ds = load("qm9")
+    assert len(ds) == 130831
+    assert ds.structures.numbers.shape[0] == 2359210
+    assert ds.structures.to_atoms(0).get_chemical_formula() == "CH4"

@@ -1,0 +1,122 @@
+"""D-MPNN and GCN estimators: scikit-learn contract, masking, uncertainty, save/load, conformal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+import molfit.data
+from molfit.errors import InputError, InvalidMoleculeError
+from molfit.models import get_model, load_model, save_model
+
+TINY = {"hidden": 16, "epochs": 3, "batch_size": 16, "progress_bar": False}
+
+
+@pytest.fixture(scope="module")
+def freesolv():
+    ds = molfit.data.load("freesolv")
+    smiles = list(ds.smiles[:80])
+    n_count = np.array(
+        [sum(a.GetSymbol() == "N" for a in Chem.MolFromSmiles(s).GetAtoms()) for s in smiles],
+        dtype=float,
+    )
+    return smiles, np.asarray(ds.y, dtype=float).reshape(len(ds.smiles), -1)[:80, 0], n_count
+
+
+@pytest.mark.parametrize("name", ["dmpnn", "gcn"])
+def test_regression_learns_and_round_trips(name, freesolv, tmp_path) -> None:
+    smiles, _, n_count = freesolv
+    params = {**TINY, "epochs": 40, "hidden": 32, "aggregation": "sum", "val_fraction": 0}
+    model = get_model(name, **params)
+    model.fit(smiles, n_count)
+    pred = model.predict(smiles)
+    assert pred.shape == (80,)
+    # learns to count nitrogens (a plain GCN sees degree-normalised neighbourhoods, so less well)
+    assert np.corrcoef(pred, n_count)[0, 1] > (0.9 if name == "dmpnn" else 0.6)
+    save_model(model, tmp_path / name)
+    assert (tmp_path / name / "weights.safetensors").is_file()
+    again = load_model(tmp_path / name)
+    np.testing.assert_array_equal(again.predict(smiles), pred)
+
+
+def test_multitask_with_missing_labels(freesolv) -> None:
+    smiles, dg, n_count = freesolv
+    Y = np.column_stack([dg, n_count])
+    Y[::2, 1] = np.nan  # half the second task is missing
+    Y[1::7, 0] = np.nan
+    model = get_model("dmpnn", **TINY).fit(smiles, Y)
+    mean = model.predict(smiles)
+    assert mean.shape == (80, 2) and np.isfinite(mean).all()
+    # targets are standardized on the labelled rows only and predictions come back in units
+    np.testing.assert_allclose(model.target_mean_, np.nanmean(Y[model_train_rows(model, 80)], 0))
+    assert abs(mean[:, 0].mean() - np.nanmean(dg)) < 3 * np.nanstd(dg)
+
+
+def model_train_rows(model, n: int) -> np.ndarray:
+    perm = np.random.default_rng(model.seed).permutation(n)
+    return np.sort(perm[round(model.val_fraction * n) :])
+
+
+def test_classification_gives_probabilities() -> None:
+    ds = molfit.data.load("b3db")
+    frame = ds.frame.iloc[::100]
+    y = frame["bbb"].to_numpy(float)
+    model = get_model("gcn", task="classification", **TINY).fit(list(frame["smiles"]), y)
+    proba = model.predict_proba(list(frame["smiles"][:10]))
+    assert proba.shape == (10, 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert set(np.unique(model.predict(list(frame["smiles"][:10])))) <= {0, 1}
+    with pytest.raises(InputError, match="mean_variance"):
+        get_model("gcn", task="classification", mean_variance=True, **TINY).fit(
+            list(frame["smiles"]), y
+        )
+
+
+def test_ensemble_and_mean_variance_give_std(freesolv) -> None:
+    smiles, dg, _ = freesolv
+    single = get_model("dmpnn", **TINY).fit(smiles, dg)
+    assert single.predict(smiles[:5], return_std=True)[1] is None
+    ens = get_model("dmpnn", ensemble=3, **TINY).fit(smiles, dg)
+    members = ens.member_predictions(ens.featurize(smiles[:5]))
+    mean, std = ens.predict(smiles[:5], return_std=True)
+    np.testing.assert_allclose(mean, members.mean(0)[:, 0])
+    np.testing.assert_allclose(std, members.std(0)[:, 0])
+    assert (std > 0).all()
+    mv = get_model("gcn", mean_variance=True, ensemble=2, **TINY).fit(smiles, dg)
+    out = mv.member_predictions(mv.featurize(smiles[:5]))  # (members, n, tasks, 2)
+    _, std = mv.predict(smiles[:5], return_std=True)
+    total = out[..., 1].mean(0) + out[..., 0].var(0)
+    np.testing.assert_allclose(std, np.sqrt(total)[:, 0])
+
+
+def test_same_seed_same_model(freesolv) -> None:
+    smiles, dg, _ = freesolv
+    a = get_model("dmpnn", dropout=0.1, **TINY).fit(smiles, dg)
+    b = get_model("dmpnn", dropout=0.1, **TINY).fit(smiles, dg)
+    c = get_model("dmpnn", dropout=0.1, seed=1, **TINY).fit(smiles, dg)
+    np.testing.assert_array_equal(a.predict(smiles), b.predict(smiles))
+    assert a.history_[0]["last_metrics"] == b.history_[0]["last_metrics"]
+    assert not np.array_equal(a.predict(smiles), c.predict(smiles))
+
+
+def test_bad_input_is_named(freesolv) -> None:
+    smiles, dg, _ = freesolv
+    with pytest.raises(InvalidMoleculeError, match="row 3"):
+        get_model("gcn", **TINY).fit(["CCO", "CCN", "C1CC", "CCC"], [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(InputError, match="rows"):
+        get_model("gcn", **TINY).fit(smiles[:5], dg[:4])
+    with pytest.raises(InputError, match="not fitted"):
+        get_model("dmpnn").predict(["CCO"])
+
+
+def test_conformal_intervals_on_top(freesolv) -> None:
+    from molfit.evaluate._calibrated import CalibratedModel
+
+    smiles, dg, _ = freesolv
+    cm = CalibratedModel(get_model("dmpnn", ensemble=2, **TINY), coverage=0.8, method="split")
+    cm.fit(smiles[:60], dg[:60], smiles[60:], dg[60:])
+    pred = cm.predict(smiles[:10])
+    assert (
+        pred.lower is not None and (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()
+    )
