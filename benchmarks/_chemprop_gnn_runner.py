@@ -26,7 +26,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 def _dataset(frame: pd.DataFrame, featurizer) -> data.MoleculeDataset:
     ys = frame["y"].to_numpy(float)[:, None] if "y" in frame else [None] * len(frame)
-    points = [data.MoleculeDatapoint.from_smi(s, y) for s, y in zip(frame["smiles"], ys)]
+    points = [
+        data.MoleculeDatapoint.from_smi(s, y) for s, y in zip(frame["smiles"], ys, strict=True)
+    ]
     return data.MoleculeDataset(points, featurizer)
 
 
@@ -65,7 +67,7 @@ def main() -> None:
     )  # fmt: skip
     trainer.fit(model, train_loader, valid_loader)
     fit_seconds = time.perf_counter() - t0
-    best = models.MPNN.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
+    best = models.MPNN.load_from_checkpoint(ckpt.best_model_path)  # written by this run
 
     def predict(frame: pd.DataFrame, batch_size: int) -> np.ndarray:
         dataset = _dataset(frame[["smiles"]], featurizer)

@@ -196,6 +196,8 @@ def test_feature_subsets_and_options() -> None:
     assert set(ATOM_FEATURES) >= set(small.atom_features)
     with pytest.raises(InputError, match="unknown atom features"):
         GraphFeaturizer(atom_features=("atomic_number",))
+    with pytest.raises(InputError, match="distinct atomic numbers"):
+        GraphFeaturizer(elements=(6, 6, 8))
 
 
 def test_bad_inputs_name_the_row() -> None:

@@ -9,6 +9,8 @@ import sys
 
 from molfit.cli import _data  # noqa: F401  (registers `molfit data ...`)
 from molfit.cli import _primer  # noqa: F401  (registers `molfit primer`)
+from molfit.cli import _split  # noqa: F401  (registers `molfit data split`)
+from molfit.cli import _explain  # noqa: F401  (registers `molfit explain`)
 from molfit.cli import _train, _predict, _evaluate  # noqa: F401  (train/predict/evaluate)
 from molfit.cli._app import app
 from molfit.errors import MolfitError

@@ -1,6 +1,7 @@
 """Torch layers for molfit's deep models: message passing, graph convolutions, 3D nets, heads."""
 
 from molfit.nn._atomistic import Atomwise, ShiftedSoftplus, as_neighbor_list, forces
+from molfit.nn._dimenet import DimeNetPP
 from molfit.nn._gcn import GCN
 from molfit.nn._heads import FeedForward, MeanVarianceHead, make_head
 from molfit.nn._mpnn import AGGREGATIONS, DMPNN, BondMessagePassing, aggregate
@@ -17,6 +18,7 @@ __all__ = [
     "BondMessagePassing",
     "CFConv",
     "CosineCutoff",
+    "DimeNetPP",
     "FeedForward",
     "GaussianRBF",
     "MeanVarianceHead",

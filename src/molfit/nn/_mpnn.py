@@ -87,7 +87,11 @@ class BondMessagePassing(nn.Module):
     ) -> torch.Tensor:
         """Atom hidden vectors ``(n_atoms, hidden)``; shapes as in the module docstring."""
         src, dst = edge_index[0], edge_index[1]
-        h0 = torch.relu(self.W_i(torch.cat([x[src], edge_attr], dim=1)))
+        # W_i [x_v || e_vw] = (W_x x)_v + W_e e_vw: the atom part is computed once per atom,
+        # not once per directed bond (~2x fewer rows in the widest input product)
+        n_atom = x.shape[1]
+        w_atom, w_bond = self.W_i.weight[:, :n_atom], self.W_i.weight[:, n_atom:]
+        h0 = torch.relu((x @ w_atom.T)[src] + edge_attr @ w_bond.T)
         h = h0
         for _ in range(self.depth - 1):
             incoming = h.new_zeros(x.shape[0], h.shape[1]).index_add_(0, dst, h)

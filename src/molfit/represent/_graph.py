@@ -49,6 +49,7 @@ from rdkit import Chem
 from rdkit.Chem import rdchem
 
 from molfit.errors import InputError, InvalidMoleculeError, RowIssue
+from molfit.represent._parallel import parallel_map
 from molfit.represent._smiles import MolLike, parse_smiles
 
 if TYPE_CHECKING:  # torch is imported on first use: SMILES and fingerprint users do not pay for it
@@ -109,7 +110,6 @@ _BOND_CATEGORIES: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
         ("STEREONONE", "STEREOANY", "STEREOZ", "STEREOE", "STEREOCIS", "STEREOTRANS"),
     ),
 }  # fmt: skip
-_BINARY = ("is_in_ring", "is_aromatic", "is_conjugated")
 _LUT_SHIFT = 8  # codes are shifted by this before lookup so that negative charges index safely
 _LUT_SIZE = 512
 
@@ -232,8 +232,9 @@ class GraphFeaturizer:
                 raise InputError(f"unknown {name} features {unknown}; choose from {list(allowed)}")
             if len(set(got)) != len(got):
                 raise InputError(f"duplicate {name} features in {list(got)}")
-        if any(not 0 < z < _LUT_SIZE - _LUT_SHIFT for z in self.elements):
-            raise InputError(f"elements must be atomic numbers, got {self.elements}")
+        in_range = all(0 < z < _LUT_SIZE - _LUT_SHIFT for z in self.elements)
+        if not in_range or len(set(self.elements)) != len(self.elements):
+            raise InputError(f"elements must be distinct atomic numbers, got {self.elements}")
         if self.chunk_size < 1:
             raise InputError(f"chunk_size must be >= 1, got {self.chunk_size}")
 
@@ -286,8 +287,6 @@ class GraphFeaturizer:
         Raises:
             InvalidMoleculeError: a SMILES cannot be parsed; the message names its 1-based row.
         """
-        from molfit.represent._parallel import parallel_map
-
         return parallel_map(
             self._chunk, xs, n_jobs=n_jobs, chunk_size=self.chunk_size, combine=_unpack_all
         )

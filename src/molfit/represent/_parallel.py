@@ -9,6 +9,7 @@ in the whole input.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -50,6 +51,9 @@ def resolve_n_jobs(n_jobs: int) -> int:
 def _init_worker(fn: Callable[[Sequence[Any]], Any]) -> None:
     global _WORKER_FN
     _WORKER_FN = fn
+    # objects inherited through fork are never garbage: keep the collector from walking (and so
+    # copying, page by page) the parent's whole heap in every worker
+    gc.freeze()
 
 
 def _run_chunk(fn: Callable[[Sequence[Any]], Any], start: int, chunk: Sequence[Any]) -> Any:
