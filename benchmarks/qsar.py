@@ -4,7 +4,8 @@ FreeSolv and solubility, plus ExtraTrees-ECFP predict throughput on the 100k pol
     OMP_NUM_THREADS=1 python benchmarks/qsar.py            # writes benchmarks/out/qsar/
     python benchmarks/qsar_chemprop.py                     # chemprop 2.3.1 on the same splits
 
-Each case trains through the same code as ``molfit train`` (scaffold split, seed 0, 90 %
+Each case trains ExtraTrees on ECFP6/1024 (the default) and on RDKit descriptors through the
+same code as ``molfit train`` (scaffold split, seed 0, 90 %
 intervals), writes its run directory under ``benchmarks/out/qsar/runs/`` and exports the split as
 ``train.csv`` / ``val.csv`` / ``test.csv`` under ``benchmarks/out/qsar/splits/<case>/`` so that
 chemprop sees exactly the same molecules.
@@ -53,31 +54,55 @@ def export_split(case: str, run_dir: Path, dataset_name: str) -> None:
     (folder / "task.txt").write_text(ds.task)
 
 
+MODELS = {
+    # label: (registry name, parameters) — the default model, and the same trees on descriptors
+    "extratrees-ecfp": ("extratrees", {}),
+    "extratrees-descriptors": ("extratrees", {"featurizer": "descriptors"}),
+}
+
+
 def run_cases(only: list[str]) -> dict[str, dict]:
     results = {}
     for case, (name, split) in CASES.items():
         if only and case not in only:
             continue
-        run_dir = OUT / "runs" / case
-        shutil.rmtree(run_dir, ignore_errors=True)
-        t0 = time.perf_counter()
-        res = train_run(name, split=split, seed=0, out=run_dir, progress=False)
-        total = time.perf_counter() - t0
-        export_split(case, run_dir, name)
-        metrics = next(iter(res.metrics.values()))
-        conformal = json.loads((run_dir / "metrics.json").read_text())["conformal_method"]
-        results[case] = {
-            "dataset": name,
-            "split": split,
-            "task": res.task,
-            "metrics": metrics,
-            "conformal": conformal,
-            "fit_s": res.fit_seconds,
-            "predict_s": res.predict_seconds,
-            "total_s": total,
-        }
-        print(case, json.dumps(results[case], default=float), flush=True)
+        for label, (model, params) in MODELS.items():
+            results[f"{case}/{label}"] = run_one(case, name, split, label, model, params)
     return results
+
+
+def run_one(case: str, name: str, split: str, label: str, model: str, params: dict) -> dict:
+    """Train one model on one case through the ``molfit train`` code path."""
+    run_dir = OUT / "runs" / case / label
+    shutil.rmtree(run_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    res = train_run(
+        name,
+        split=split,
+        seed=0,
+        out=run_dir,
+        model=model,
+        model_params=params,
+        progress=False,
+    )
+    total = time.perf_counter() - t0
+    if label == "extratrees-ecfp":
+        export_split(case, run_dir, name)
+    metrics = next(iter(res.metrics.values()))
+    conformal = json.loads((run_dir / "metrics.json").read_text())["conformal_method"]
+    result = {
+        "model": label,
+        "dataset": name,
+        "split": split,
+        "task": res.task,
+        "metrics": metrics,
+        "conformal": conformal,
+        "fit_s": res.fit_seconds,
+        "predict_s": res.predict_seconds,
+        "total_s": total,
+    }
+    print(f"{case}/{label}", json.dumps(result, default=float), flush=True)
+    return result
 
 
 def throughput(n_train: int = 5000, n_jobs: int = 2) -> dict[str, float]:
@@ -116,7 +141,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {}
     path = OUT / "results.json"
-    if path.exists():
+    if path.exists() and only:
         results = json.loads(path.read_text())
     if "--throughput-only" not in sys.argv:
         results.update(run_cases(only))

@@ -114,7 +114,7 @@ def test_trees_match_scikit_learn(freesolv) -> None:
 
     smiles, y = freesolv
     ours = ExtraTreesModel(n_estimators=10, seed=3).fit(smiles[:200], y[:200])
-    ref = ExtraTreesRegressor(n_estimators=10, max_features=1.0, random_state=3)
+    ref = ExtraTreesRegressor(n_estimators=10, max_features="sqrt", random_state=3)
     ref.fit(ecfp(smiles[:200]), y[:200])
     np.testing.assert_array_equal(ours.predict(smiles[200:]), ref.predict(ecfp(smiles[200:])))
 
@@ -206,3 +206,13 @@ def test_estimator_contract() -> None:
     model = RandomForestModel(n_estimators=7, radius=2)
     assert clone(model).get_params() == model.get_params()
     assert not hasattr(model, "states_")
+
+
+@pytest.mark.parametrize("name", ["ridge", "gp-rbf", "extratrees"])
+def test_models_on_rdkit_descriptors(name: str, freesolv) -> None:
+    smiles, y = freesolv
+    model = get_model(name, featurizer="descriptors").fit(smiles[:240], y[:240])
+    mean = model.predict(smiles[240:])
+    # descriptors (logP, polar surface...) carry hydration free energy well
+    assert spearmanr(mean, y[240:]).statistic > 0.7
+    assert model.n_features_in_ > 100

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from rdkit import Chem, DataStructs
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from molfit.represent import ECFP, MolLike, to_mols
+from molfit.represent import ECFP, MolLike, max_tanimoto, to_mols
 
 LEAKAGE_RADIUS = 2
 LEAKAGE_BITS = 2048
@@ -53,43 +53,6 @@ def leakage_fingerprints(
     if not blocks:
         return sp.csr_matrix((0, n_bits), dtype=np.uint8)
     return sp.vstack(blocks, format="csr")
-
-
-def max_similarity(
-    query: sp.csr_matrix | np.ndarray,
-    reference: sp.csr_matrix | np.ndarray,
-    *,
-    query_chunk: int = 2048,
-    reference_chunk: int = 8192,
-) -> np.ndarray:
-    """Each query row's maximum Tanimoto similarity to any reference row: ``(n_query,)`` float32.
-
-    Inputs are bit fingerprints (any non-zero entry is a set bit), sparse or dense. The
-    intersections come from a sparse-by-dense product: a fingerprint sets ~50 of 2048 bits, so
-    this is ~2x faster than the dense float product of ``molfit.represent.max_tanimoto`` (0.33 s
-    against 0.62 s for 780 x 6,245 B3DB molecules on one core) and gives the same numbers.
-    Memory stays below ~150 MB whatever the sizes (both sides are processed in chunks).
-    """
-    q = sp.csr_matrix(query).astype(np.float32)  # copies: the caller's matrix stays as is
-    r = sp.csr_matrix(reference).astype(np.float32)
-    q.data[:] = 1.0
-    r.data[:] = 1.0
-    out = np.zeros(q.shape[0], dtype=np.float32)
-    q_counts = np.asarray(q.sum(axis=1), dtype=np.float32)
-    for r0 in range(0, r.shape[0], reference_chunk):
-        block = r[r0 : r0 + reference_chunk]
-        dense = np.ascontiguousarray(block.T.toarray())  # (n_bits, chunk)
-        r_counts = dense.sum(axis=0)
-        for q0 in range(0, q.shape[0], query_chunk):
-            inter = q[q0 : q0 + query_chunk] @ dense
-            union = q_counts[q0 : q0 + query_chunk] + r_counts[None, :]
-            union -= inter
-            np.maximum(union, 1.0, out=union)  # two empty fingerprints: similarity 0
-            inter /= union
-            np.maximum(
-                out[q0 : q0 + query_chunk], inter.max(axis=1), out=out[q0 : q0 + query_chunk]
-            )
-    return out
 
 
 def _similarity_summary(max_sim: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -146,7 +109,7 @@ def leakage_from_arrays(
         if len(train) == 0:
             max_sim = np.zeros(len(idx), dtype=np.float32)
         else:
-            max_sim = max_similarity(fps[idx], fps[train])
+            max_sim = max_tanimoto(fps[idx], fps[train])
         entry = _similarity_summary(max_sim, near_duplicate)
         if scaffolds is not None:
             part_scaffolds = [scaffolds[i] for i in idx]

@@ -9,7 +9,7 @@ are to the training set (see :func:`leakage_report`).
 
 from molfit.data._split_cluster import butina_clusters
 from molfit.data._split_core import Split, normalize_fractions, target_sizes
-from molfit.data._split_leakage import leakage_report, max_similarity, murcko_scaffold
+from molfit.data._split_leakage import leakage_report, murcko_scaffold
 from molfit.data._split_methods import (
     METHODS,
     cluster_split,
@@ -27,7 +27,6 @@ __all__ = [
     "cluster_split",
     "leakage_report",
     "make_split",
-    "max_similarity",
     "murcko_scaffold",
     "normalize_fractions",
     "random_split",

@@ -523,97 +523,24 @@ _TRAINING_DOC = """
 """
 
 
-class SchNetModel(GeometricModel):
-    """SchNet (Schütt et al. 2017): continuous-filter convolutions on interatomic distances.
+class _GeometricEstimator(GeometricModel):
+    """Hyper-parameters shared by every 3D estimator (scikit-learn reads them from here).
 
     Args:
-        n_features: atom feature width (and filter width).
-        n_interactions: interaction blocks.
-        n_rbf: Gaussian radial basis functions between 0 and ``cutoff``.
-    """
-
-    def __init__(
-        self,
-        task: str = "regression",
-        n_features: int = 128,
-        n_interactions: int = 6,
-        n_rbf: int = 20,
-        readout: str = "sum",
-        cutoff: float = 5.0,
-        epochs: int = 100,
-        batch_size: int = 100,
-        lr: float = 5e-4,
-        warmup_epochs: float = 1.0,
-        lr_ratio: float = 0.1,
-        patience: int | None = 20,
-        val_fraction: float = 0.1,
-        ensemble: int = 1,
-        mean_variance: bool = False,
-        conformer_seed: int = 0,
-        seed: int = 0,
-        accelerator: str = "cpu",
-        devices: Any = 1,
-        num_nodes: int = 1,
-        strategy: Any = "auto",
-        progress_bar: bool = True,
-        deterministic: bool = True,
-        n_jobs: int = 1,
-        checkpoint_dir: str | None = None,
-    ) -> None:
-        self.task = task
-        self.n_features = n_features
-        self.n_interactions = n_interactions
-        self.n_rbf = n_rbf
-        self.readout = readout
-        self.cutoff = cutoff
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.warmup_epochs = warmup_epochs
-        self.lr_ratio = lr_ratio
-        self.patience = patience
-        self.val_fraction = val_fraction
-        self.ensemble = ensemble
-        self.mean_variance = mean_variance
-        self.conformer_seed = conformer_seed
-        self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.strategy = strategy
-        self.progress_bar = progress_bar
-        self.deterministic = deterministic
-        self.n_jobs = n_jobs
-        self.checkpoint_dir = checkpoint_dir
-
-    def _build_representation(self) -> tuple[nn.Module, int]:
-        from molfit.nn._schnet import SchNet
-
-        net = SchNet(
-            n_features=self.n_features,
-            n_interactions=self.n_interactions,
-            n_rbf=self.n_rbf,
-            cutoff=self.cutoff,
-        )
-        return _Adapter(net), self.n_features
-
-
-class PaiNNModel(GeometricModel):
-    """PaiNN (Schütt et al. 2021): equivariant message passing with scalar and vector features.
-
-    Args:
-        n_features: scalar (and vector) feature width.
-        n_interactions: message/update blocks.
+        task: only ``"regression"`` (3D models predict continuous properties).
+        n_features: atom feature width.
+        n_interactions: interaction (message-passing) blocks; ``None`` takes the architecture's
+            published default (SchNet 6, PaiNN 3, DimeNet++ 4).
         n_rbf: radial basis functions between 0 and ``cutoff``.
     """
 
-    readout_activation: ClassVar[str] = "silu"
+    default_interactions: ClassVar[int] = 3
 
     def __init__(
         self,
         task: str = "regression",
         n_features: int = 128,
-        n_interactions: int = 3,
+        n_interactions: int | None = None,
         n_rbf: int = 20,
         readout: str = "sum",
         cutoff: float = 5.0,
@@ -663,16 +590,68 @@ class PaiNNModel(GeometricModel):
         self.n_jobs = n_jobs
         self.checkpoint_dir = checkpoint_dir
 
-    def _build_representation(self) -> tuple[nn.Module, int]:
-        from molfit.nn._painn import PaiNN
+    @property
+    def interactions_(self) -> int:
+        """The number of interaction blocks actually built."""
+        return self.default_interactions if self.n_interactions is None else self.n_interactions
 
-        net = PaiNN(
+
+class SchNetModel(_GeometricEstimator):
+    """SchNet (Schütt et al. 2017): continuous-filter convolutions on interatomic distances."""
+
+    default_interactions: ClassVar[int] = 6
+
+    def _build_representation(self) -> tuple[nn.Module, int]:
+        from molfit.nn import SchNet
+
+        net = SchNet(
             n_features=self.n_features,
-            n_interactions=self.n_interactions,
+            n_interactions=self.interactions_,
             n_rbf=self.n_rbf,
             cutoff=self.cutoff,
         )
         return _Adapter(net), self.n_features
+
+
+class PaiNNModel(_GeometricEstimator):
+    """PaiNN (Schütt et al. 2021): equivariant message passing with scalar and vector features."""
+
+    readout_activation: ClassVar[str] = "silu"
+    default_interactions: ClassVar[int] = 3
+
+    def _build_representation(self) -> tuple[nn.Module, int]:
+        from molfit.nn import PaiNN
+
+        net = PaiNN(
+            n_features=self.n_features,
+            n_interactions=self.interactions_,
+            n_rbf=self.n_rbf,
+            cutoff=self.cutoff,
+        )
+        return _Adapter(net), self.n_features
+
+
+class DimeNetPPModel(_GeometricEstimator):
+    """DimeNet++ (Gasteiger et al. 2020): directional message passing over bond triplets.
+
+    ``n_interactions`` is the number of interaction blocks; ``n_rbf`` the radial Bessel functions
+    (6 in the paper; the spherical basis uses 7 orders). The network's own output blocks give
+    per-atom features of width ``n_features`` that the atomwise readout sums or averages.
+    """
+
+    readout_activation: ClassVar[str] = "silu"
+    default_interactions: ClassVar[int] = 4
+
+    def _build_representation(self) -> tuple[nn.Module, int]:
+        from molfit.nn import DimeNetPP
+
+        net = DimeNetPP(
+            n_features=self.n_features,
+            n_blocks=self.interactions_,
+            n_radial=self.n_rbf,
+            cutoff=self.cutoff,
+        )
+        return _Adapter(net), net.n_out
 
 
 class _Adapter(nn.Module):
@@ -688,8 +667,9 @@ class _Adapter(nn.Module):
         return out[0] if isinstance(out, tuple) else out
 
 
-for _cls in (SchNetModel, PaiNNModel):
+for _cls in (SchNetModel, PaiNNModel, DimeNetPPModel):
     _cls.__doc__ = (_cls.__doc__ or "") + _TRAINING_DOC
 
 register_model("schnet", SchNetModel)
 register_model("painn", PaiNNModel)
+register_model("dimenet++", DimeNetPPModel)

@@ -35,6 +35,15 @@ _NODE_FIELDS = (
 _CHUNK = 8192  # rows per prediction chunk: bounds the float32 copy of the features
 
 
+def as_float32(F: np.ndarray) -> np.ndarray:
+    """Features as scikit-learn's trees see them: float32, NaN -> 0, huge values clipped (some
+    RDKit descriptors, e.g. Ipc, exceed the float32 range)."""
+    F = np.asarray(F)
+    if F.dtype.kind == "f":
+        F = np.clip(np.nan_to_num(F, nan=0.0), -1e37, 1e37)
+    return F.astype(np.float32)
+
+
 def forest_to_arrays(forest: Any) -> dict[str, np.ndarray]:
     """Flatten a fitted scikit-learn forest into arrays (nodes of all trees concatenated)."""
     trees = [est.tree_ for est in forest.estimators_]
@@ -85,7 +94,7 @@ class _ForestModel(MoleculeModel):
     def __init__(
         self,
         n_estimators: int = 100,
-        max_features: float | str | None = "default",
+        max_features: float | str | None = "sqrt",
         min_samples_leaf: int = 1,
         task: str = "auto",
         featurizer: str = "ecfp",
@@ -116,17 +125,14 @@ class _ForestModel(MoleculeModel):
 
     def _fit_task(self, F: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         cls = self._classifier if self.task_ == "classification" else self._regressor
-        max_features = self.max_features
-        if max_features == "default":  # scikit-learn's per-task defaults
-            max_features = "sqrt" if self.task_ == "classification" else 1.0
         forest = cls(
             n_estimators=self.n_estimators,
-            max_features=max_features,
+            max_features=self.max_features,
             min_samples_leaf=self.min_samples_leaf,
             n_jobs=self.n_jobs,
             random_state=self.seed,
         )
-        F = np.nan_to_num(np.asarray(F, dtype=np.float32), nan=0.0)
+        F = as_float32(F)
         forest.fit(F, y.astype(np.int64) if self.task_ == "classification" else y)
         return forest_to_arrays(forest)
 
@@ -148,9 +154,7 @@ class _ForestModel(MoleculeModel):
 
         workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else 1
         for lo in range(0, len(F), _CHUNK):
-            X = np.ascontiguousarray(
-                np.nan_to_num(np.asarray(F[lo : lo + _CHUNK], dtype=np.float32), nan=0.0)
-            )
+            X = np.ascontiguousarray(as_float32(F[lo : lo + _CHUNK]))
             if workers > 1:  # tree traversal releases the GIL: threads scale
                 with ThreadPoolExecutor(workers) as pool:
                     list(pool.map(lambda i, X=X, lo=lo: one_tree(i, X, lo), range(len(trees))))
@@ -185,8 +189,10 @@ class ExtraTreesModel(_ForestModel):
 
     Args:
         n_estimators: number of trees.
-        max_features: features tried per split (scikit-learn meaning; 1.0 = all); ``"default"``:
-            all for regression, √n_features for classification (scikit-learn's defaults).
+        max_features: features tried per split (scikit-learn meaning). ``"sqrt"`` (32 of 1024
+            bits) by default, for regression too: on the scaffold-split benchmarks it matched or
+            beat 1.0 (all bits) — B3DB logBB R² 0.31 vs -0.54, solubility 0.70 vs 0.41 — and
+            fits and predicts faster.
         min_samples_leaf: minimum samples per leaf.
         task: ``"regression"``, ``"classification"`` or ``"auto"`` (classification when every
             label is 0 or 1).
@@ -201,8 +207,7 @@ class ExtraTreesModel(_ForestModel):
 
 
 class RandomForestModel(_ForestModel):
-    """Random forest on ECFP; same parameters as :class:`ExtraTreesModel` (``max_features``
-    defaults to ``"sqrt"``, the usual choice for bootstrap forests on fingerprints)."""
+    """Random forest (bootstrap samples) on ECFP; same parameters as :class:`ExtraTreesModel`."""
 
     _regressor = RandomForestRegressor
     _classifier = RandomForestClassifier

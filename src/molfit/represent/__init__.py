@@ -12,7 +12,6 @@ from molfit.represent._graph import (
     collate_graphs,
     mol_to_graph,
 )
-from molfit.represent._neighbors import NeighborList, neighbor_list
 from molfit.represent._parallel import parallel_map, resolve_n_jobs
 from molfit.represent._smiles import (
     MolLike,
@@ -24,6 +23,22 @@ from molfit.represent._smiles import (
     to_mol,
     to_mols,
 )
+
+# Neighbour lists need torch (~2 s to import): load them on first use so that SMILES, fingerprint
+# and dataset commands start fast.
+_LAZY = {
+    "NeighborList": "molfit.represent._neighbors",
+    "neighbor_list": "molfit.represent._neighbors",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'molfit.represent' has no attribute {name!r}")
+
 
 __all__ = [
     "ATOM_FEATURES",

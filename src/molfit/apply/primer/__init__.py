@@ -9,7 +9,7 @@ in-page demos (:func:`least_squares_line`, :func:`gradient_descent`, :func:`neur
 from molfit.apply.primer._fits import gp_fit, polynomial_fit, true_function
 from molfit.apply.primer._molecule import ASPIRIN, molecule_panel
 from molfit.apply.primer._pinn import pinn_fit
-from molfit.apply.primer._property_model import PropertyModel, TanimotoGP
+from molfit.apply.primer._property_model import PropertyModel
 from molfit.apply.primer._reference import (
     ACTIVATIONS,
     PRIMER_LOSS,
@@ -37,7 +37,6 @@ __all__ = [
     "NonConvexLoss",
     "PrimerServer",
     "PropertyModel",
-    "TanimotoGP",
     "TinyNet",
     "activation",
     "backprop_step",
