@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import sys
 
-from molfit.cli import _data  # noqa: F401  (registers `molfit data ...`)
-from molfit.cli import _primer  # noqa: F401  (registers `molfit primer`)
-from molfit.cli import _split  # noqa: F401  (registers `molfit data split`)
-from molfit.cli import _explain  # noqa: F401  (registers `molfit explain`)
-from molfit.cli import _train, _predict, _evaluate  # noqa: F401  (train/predict/evaluate)
+# Importing a verb module registers its command(s) on the shared app.
+from molfit.cli import (  # noqa: F401
+    _data,
+    _evaluate,
+    _explain,
+    _predict,
+    _primer,
+    _split,
+    _train,
+)
 from molfit.cli._app import app
 from molfit.errors import MolfitError
 

@@ -13,7 +13,10 @@ from molfit.cli._app import app
 @app.command("predict")
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
-    input: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/.smi file with SMILES.")],
+    input: Annotated[
+        Path,
+        typer.Argument(help="CSV/TSV/Parquet/.smi file with SMILES; XYZ/extxyz for 3D models."),
+    ],
     out: Annotated[Path, typer.Option(help="Output CSV (written atomically).")] = Path(
         "predictions.csv"
     ),
@@ -26,11 +29,14 @@ def predict(
 
     table = predict_file(run_dir, input, out, smiles_column=smiles_column)
     failed = table[table["error"] != ""]
-    outside = int((~table["in_domain"].astype(bool)).sum()) - len(failed)
+    outside = 0
+    if "in_domain" in table:  # QSAR runs; 3D runs report the geometry used instead
+        outside = int((~table["in_domain"].astype(bool)).sum()) - len(failed)
     typer.echo(f"predicted {len(table) - len(failed)} of {len(table)} rows -> {out}")
     if outside:
         typer.echo(f"{outside} row(s) outside the applicability domain (see domain_note)")
     for i, row in failed.head(10).iterrows():
-        typer.echo(f"row {i + 1}: {row['error']}", err=True)
+        message = str(row["error"])  # 3D runs' messages already name the row
+        typer.echo(message if message.startswith("row ") else f"row {i + 1}: {message}", err=True)
     if len(failed) > 10:
         typer.echo(f"... and {len(failed) - 10} more rows with errors", err=True)

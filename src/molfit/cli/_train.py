@@ -28,6 +28,13 @@ def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
         typer.echo(f"{target:<16}{cells}")
 
 
+def _devices(value: str | None) -> int | str | None:
+    """Lightning's ``devices``: a count (``2``), ``auto`` or a list such as ``0,1``."""
+    if value is None:
+        return None
+    return int(value) if value.strip().isdigit() else value
+
+
 @app.command("train")
 def train(
     data: Annotated[str, typer.Argument(help="A CSV/TSV/Parquet/SDF file or a built-in dataset.")],
@@ -46,13 +53,40 @@ def train(
         typer.Option("--param", help="Model hyper-parameter KEY=VALUE (JSON value), repeatable."),
     ] = None,
     split: Annotated[
-        str, typer.Option(help="scaffold, random, cluster, stratified, temporal or predefined.")
-    ] = "scaffold",
+        str | None,
+        typer.Option(
+            help="scaffold, random, cluster, stratified, temporal or predefined "
+            "(default: scaffold; random for 3D models)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     coverage: Annotated[float, typer.Option(help="Coverage of intervals / sets.")] = 0.9,
     conformal: Annotated[str, typer.Option(help="auto, split or cv+.")] = "auto",
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default runs/<data>-<model>-<time>).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Deep models: training epochs.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Deep models: molecules per batch.")
+    ] = None,
+    ensemble: Annotated[
+        int | None, typer.Option(help="Deep models: independently seeded members (std).")
+    ] = None,
+    accelerator: Annotated[
+        str | None, typer.Option(help="Deep models: cpu, gpu or auto (Lightning).")
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option(help="Deep models: devices per node (Lightning), e.g. 2.")
+    ] = None,
+    num_nodes: Annotated[
+        int | None, typer.Option("--num-nodes", help="Deep models: machines (Lightning DDP).")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="Deep models: Lightning strategy, e.g. ddp.")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Use a seeded random subset of N labelled rows (quick looks)."),
     ] = None,
 ) -> None:
     """Train a model with calibrated uncertainty: `molfit train b3db`."""
@@ -69,6 +103,16 @@ def train(
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
+    deep = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "ensemble": ensemble,
+        "accelerator": accelerator,
+        "devices": _devices(devices),
+        "num_nodes": num_nodes,
+        "strategy": strategy,
+    }
+    params.update({k: v for k, v in deep.items() if v is not None})
     result = train_run(
         data,
         smiles_column=smiles_column,
@@ -81,9 +125,17 @@ def train(
         coverage=coverage,
         method=conformal,
         out=out,
+        limit=limit,
     )
+    if split is None:
+        from molfit.evaluate._workflow3d import is_structure_model
+
+        split = "random" if is_structure_model(model) else "scaffold"
     typer.echo(f"test metrics ({result.task}, {split} split, seed {seed}):")
     print_metrics(result.metrics, result.task)
+    for name, m in result.metrics.items():
+        if "mae_meV" in m:
+            typer.echo(f"{name}: MAE {m['mae_meV']:.1f} meV, RMSE {m['rmse_meV']:.1f} meV")
     typer.echo(f"fit {result.fit_seconds:.1f} s, predict {result.predict_seconds:.2f} s")
     typer.echo(f"run directory: {result.run_dir}")
     typer.echo(f"report: {result.run_dir / 'report.html'}")

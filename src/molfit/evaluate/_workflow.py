@@ -163,18 +163,38 @@ def train_run(
     task: str | None = None,
     model: str = "extratrees",
     model_params: dict[str, Any] | None = None,
-    split: str = "scaffold",
+    split: str | None = None,
     seed: int = 0,
     coverage: float = 0.9,
     method: str = "auto",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    limit: int | None = None,
 ) -> RunResult:
     """Train, calibrate and evaluate a QSAR model; write the run directory.
 
     The estimator is fitted on the training part, calibrated on the validation part (split
-    conformal; CV+ on train+valid below 500 molecules) and scored on the test part.
+    conformal; CV+ on train+valid below 500 molecules) and scored on the test part. ``split``
+    defaults to ``scaffold`` (``random`` for 3D models); ``limit`` keeps a seeded random subset
+    of that many labelled rows. 3D models (``input_kind == "structures"``: schnet, painn,
+    dimenet++) go to :func:`molfit.evaluate._workflow3d.train_run_3d`.
     """
+    from molfit.evaluate import _workflow3d
+
+    if _workflow3d.is_structure_model(model):
+        return _workflow3d.train_run_3d(
+            data,
+            smiles_column=smiles_column,
+            targets=targets,
+            model=model,
+            model_params=model_params,
+            split=split,
+            seed=seed,
+            limit=limit,
+            out=out,
+            progress=progress,
+        )
+    split = split or "scaffold"
     dataset = load_data(data, smiles_column=smiles_column, targets=targets, task=task)
     if not dataset.target_columns:
         raise InputError(f"{data}: no target column; name one with --target")
@@ -185,10 +205,19 @@ def train_run(
     if len(keep) < len(dataset):
         dataset = dataset.subset(keep)
         y_all = dataset.y
+    if limit is not None:
+        dataset = _workflow3d.limit_rows(dataset, limit, seed)
+        y_all = dataset.y
     smiles = dataset.smiles
     the_split = _split(dataset, split, seed, y_all)
     params = dict(model_params or {})
-    if "task" in get_model(model).get_params():
+    known = get_model(model).get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise InputError(
+            f"model {model!r} has no parameter(s) {unknown}; its parameters: {sorted(known)}"
+        )
+    if "task" in known:
         params.setdefault("task", task)
     estimator = get_model(model, **params)
     if out is None:
@@ -389,8 +418,13 @@ def predict_file(
     """Predict every row of ``input_path`` with the run's model; write ``out`` atomically.
 
     Returns the output table: the SMILES, then prediction, std, lower, upper (or probability,
-    prediction, prediction_set), similarity, in_domain, domain_note and error per row.
+    prediction, prediction_set), similarity, in_domain, domain_note and error per row. A 3D run
+    also reads XYZ/extxyz files (see :func:`molfit.evaluate._workflow3d.predict_file_3d`).
     """
+    from molfit.evaluate import _workflow3d
+
+    if _workflow3d.is_structure_run(run_dir):
+        return _workflow3d.predict_file_3d(run_dir, input_path, out, smiles_column=smiles_column)
     model = load_run_model(run_dir)
     frame = read_input_table(input_path)
     column = _find_smiles_column(frame, smiles_column, str(input_path))
@@ -402,11 +436,16 @@ def predict_file(
     return table
 
 
-def load_run_model(run_dir: str | os.PathLike[str]) -> CalibratedModel:
-    """The calibrated model of a run directory (or of a model directory itself)."""
+def load_run_model(run_dir: str | os.PathLike[str]) -> CalibratedModel | Any:
+    """The calibrated model of a run directory (or of a model directory itself); for a 3D run,
+    the fitted geometric model."""
+    from molfit.evaluate import _workflow3d
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run directory")
+    if _workflow3d.is_structure_run(run_dir):
+        return _workflow3d.load_structure_run(run_dir)[0]
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     return CalibratedModel.load(model_dir)
 
@@ -438,6 +477,12 @@ def evaluate_run(
 
     Rows whose SMILES cannot be parsed are skipped by the reader and counted in ``n_skipped``.
     """
+    from molfit.evaluate import _workflow3d
+
+    if _workflow3d.is_structure_run(run_dir):
+        return _workflow3d.evaluate_run_3d(
+            run_dir, data, smiles_column=smiles_column, targets=targets
+        )
     model = load_run_model(run_dir)
     dataset = load_data(
         data,

@@ -142,10 +142,15 @@ class GaussianProcessModel(MoleculeModel):
         return rbf_kernel(a, b, length)
 
     # -- hyper-parameters -------------------------------------------------------------------------
-    def _neg_log_marginal(self, theta: np.ndarray, Z: np.ndarray, y: np.ndarray) -> float:
+    def _neg_log_marginal(self, theta: np.ndarray, base: np.ndarray, y: np.ndarray) -> float:
+        """Negative log marginal likelihood at log hyper-parameters ``theta``.
+
+        ``base`` is computed once per fit: the Tanimoto matrix, or for RBF the squared
+        distances, so each evaluation costs one Cholesky factorization, not a kernel rebuild.
+        """
         signal, noise = np.exp(theta[0]), np.exp(theta[1])
-        length = np.exp(theta[2]) if len(theta) > 2 else 1.0
-        K = signal * self._k(Z, Z, length) + (noise + _JITTER) * np.eye(len(Z))
+        gram = np.exp(-base / (2.0 * np.exp(theta[2]) ** 2)) if self.kernel == "rbf" else base
+        K = signal * gram + (noise + _JITTER) * np.eye(len(y))
         try:
             c, low = cho_factor(K, lower=True)
         except np.linalg.LinAlgError:
@@ -168,7 +173,12 @@ class GaussianProcessModel(MoleculeModel):
         start = [self.signal_variance, self.noise] + ([length] if self.kernel == "rbf" else [])
         bounds = [tuple(np.log(_BOUNDS[k])) for k in keys]
         x0 = np.clip(np.log(start), [b[0] for b in bounds], [b[1] for b in bounds])
-        res = minimize(self._neg_log_marginal, x0, args=(Z, y), method="L-BFGS-B", bounds=bounds)
+        if self.kernel == "rbf":
+            sq = (Z * Z).sum(1)
+            base = np.maximum(sq[:, None] + sq[None, :] - 2.0 * Z @ Z.T, 0.0)
+        else:
+            base = tanimoto_kernel(Z, Z)
+        res = minimize(self._neg_log_marginal, x0, args=(base, y), method="L-BFGS-B", bounds=bounds)
         theta = np.exp(res.x)
         return np.array([theta[0], theta[1], theta[2] if len(theta) > 2 else length])
 

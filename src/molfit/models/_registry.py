@@ -20,7 +20,13 @@ from typing import Any
 from molfit.errors import InputError
 
 _REGISTRY: dict[str, tuple[type, dict[str, Any]]] = {}
-_LAZY: dict[str, str] = {"dmpnn": "molfit.models._dmpnn", "gcn": "molfit.models._gcn"}
+_LAZY: dict[str, str] = {
+    "dmpnn": "molfit.models._dmpnn",
+    "gcn": "molfit.models._gcn",
+    "schnet": "molfit.models._geometric",
+    "painn": "molfit.models._geometric",
+    "dimenet++": "molfit.models._geometric",
+}
 
 
 def register_model(name: str, cls: type, **defaults: Any) -> None:
