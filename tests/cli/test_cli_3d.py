@@ -149,3 +149,36 @@ def _cli(args, monkeypatch, capsys) -> tuple[int, str, str]:
         code = exc.code or 0
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def test_train_from_an_extxyz_file_names_frames(tmp_path):
+    qm9 = load("qm9", nrows=40)
+    frames = []
+    for k in range(len(qm9)):
+        numbers, positions = qm9.structures[k]
+        atoms = Atoms(numbers=numbers, positions=positions)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(qm9.frame["U0"][k]))
+        frames.append(atoms)
+    path = tmp_path / "frames.extxyz"
+    ase_write(path, frames, format="extxyz")
+    out = tmp_path / "run"
+    args = ["train", str(path), "--model", "schnet", "--epochs", "1", *TINY, "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--param", "progress_bar=false"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "energy: MAE" in result.output  # eV target: also reported in meV
+    table = pd.read_csv(out / "test_predictions.csv", keep_default_na=False)
+    assert list(table.columns[:3]) == ["index", "structure", "measured"]
+    frame_no = table["index"].to_numpy() + 1
+    assert table["structure"].tolist() == [f"{path}#{k}" for k in frame_no]
+    assert (table["geometry"] == table["structure"]).all()
+    np.testing.assert_allclose(table["measured"], qm9.frame["U0"].to_numpy()[frame_no - 1])
+
+
+def test_default_readout_follows_the_target():
+    from molfit.evaluate._workflow3d import default_readout
+
+    assert default_readout(["mu"]) == "dipole"
+    assert default_readout(["gap"]) == "mean"
+    assert default_readout(["homo", "lumo"]) == "mean"
+    assert default_readout(["U0"]) == "sum"
+    assert default_readout(["mu", "U0"]) == "sum"

@@ -125,13 +125,14 @@ def structures_of(dataset: Any) -> Any:
     return dataset.structures if dataset.structures is not None else dataset.smiles
 
 
-def _labels(dataset: Any) -> list[str]:
+def _labels(dataset: Any) -> tuple[str, list[str]]:
+    """The name column of the test table and a name per row: the SMILES, ``file#frame`` for an
+    XYZ file, else ``structure k``."""
     if dataset.smiles_column in dataset.frame.columns:
-        return dataset.smiles
-    if "formula" in dataset.frame.columns:
-        pairs = zip(dataset.frame["frame"], dataset.frame["formula"], strict=True)
-        return [f"frame {f}: {s}" for f, s in pairs]
-    return [f"structure {k}" for k in range(len(dataset))]
+        return "smiles", dataset.smiles
+    if "frame" in dataset.frame.columns and dataset.report is not None:
+        return "structure", [f"{dataset.report.source}#{f}" for f in dataset.frame["frame"]]
+    return "structure", [f"structure {k}" for k in range(len(dataset))]
 
 
 def default_readout(targets: list[str]) -> str:
@@ -296,8 +297,11 @@ def _train_into(
     (run / "metrics.json").write_text(
         json.dumps({"test": metrics, "fit_seconds": fit_s, "predict_seconds": predict_s}, indent=2)
     )
-    frame = pred.to_frame([_labels(dataset)[i] for i in te])
-    if dataset.structures is not None:
+    column, labels = _labels(dataset)
+    frame = pred.to_frame([labels[i] for i in te]).rename(columns={"smiles": column})
+    if column == "structure" and dataset.structures is not None:  # frames of an XYZ file
+        frame["geometry"] = frame["structure"]
+    elif dataset.structures is not None:
         frame["geometry"] = frame["geometry"].replace("input", f"{name} (given coordinates)")
     ids = dataset.frame["index"].to_numpy()[te] if "index" in dataset.frame else te
     frame.insert(0, "index", ids)  # the dataset's own id (QM9's gdb number), else the row
