@@ -46,7 +46,7 @@ def _metric(task: str, y: np.ndarray, pred: np.ndarray) -> float:
 def _frame(name: str, limit: int | None, seed: int) -> pd.DataFrame:
     import molfit.data
 
-    ds = molfit.data.load(name)
+    ds = molfit.data.load(name, validate=True)
     target, _ = DATASETS[name]
     frame = pd.DataFrame({"smiles": list(ds.smiles), "y": ds.frame[target].to_numpy(float)})
     frame = frame.dropna().reset_index(drop=True)

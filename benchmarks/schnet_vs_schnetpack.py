@@ -104,7 +104,8 @@ def _pinned(cmd: list[str], threads: int) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)
-    cores = f"0-{threads - 1}" if threads > 1 else "0"
+    # BENCH_CORES (e.g. "1") pins elsewhere when another benchmark holds core 0
+    cores = os.environ.get("BENCH_CORES") or (f"0-{threads - 1}" if threads > 1 else "0")
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", cores, *cmd]
     return cmd, env

@@ -19,13 +19,18 @@ def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
         if task == "classification"
         else ["mae", "rmse", "r2", "spearman", "coverage", "mean_width", "miscalibration_area"]
     )
-    typer.echo(f"{'target':<16}" + "".join(f"{k:>20}" for k in ["n", *keys]))
+    keys = [k for k in keys if any(k in m for m in metrics.values())]
+    width = {k: max(len(k), 7) + 2 for k in ["n", *keys]}
+    name_width = max(8, *(len(t) for t in metrics)) + 2
+    typer.echo(f"{'target':<{name_width}}" + "".join(f"{k:>{width[k]}}" for k in ["n", *keys]))
     for target, m in metrics.items():
         cells = "".join(
-            f"{m.get(k, float('nan')):>20.3f}" if k != "n" else f"{m.get('n', 0):>20d}"
+            f"{m.get(k, float('nan')):>{width[k]}.3f}"
+            if k != "n"
+            else f"{m.get('n', 0):>{width[k]}d}"
             for k in ["n", *keys]
         )
-        typer.echo(f"{target:<16}{cells}")
+        typer.echo(f"{target:<{name_width}}{cells}")
 
 
 def _devices(value: str | None) -> int | str | None:

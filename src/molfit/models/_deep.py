@@ -144,9 +144,7 @@ class DeepGraphModel(MoleculeModel):
         """
         from molfit.train import (
             PredictorModule,
-            best_weights,
             default_loss,
-            make_trainer,
             seed_everything,
         )
 
@@ -203,32 +201,40 @@ class DeepGraphModel(MoleculeModel):
                 target_std=self.target_std_,
                 lr=self.lr,
             )
-            ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / f"member{i}"
-            trainer = make_trainer(
-                max_epochs=self.epochs,
-                patience=self.patience if val_loader is not None else None,
-                checkpoint_dir=ckpt,
-                progress_bar=self.progress_bar,
-                deterministic=self.deterministic,
-                accelerator=self.accelerator,
-                devices=self.devices,
-                num_nodes=self.num_nodes,
-                strategy=self.strategy,
-            )
-            trainer.fit(module, train_loader, val_loader)
-            best = best_weights(trainer)
-            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-            self.history_.append(
-                {
-                    "epochs_run": int(trainer.current_epoch),
-                    "best_epoch": best.best_epoch,
-                    "best_val_loss": None if best.best_epoch < 0 else best.best_score,
-                    "last_metrics": metrics,
-                }
-            )
-            module.cpu().eval()
-            self.members_.append(module)
+            self._train_member(module, train_loader, val_loader, i)
         return self
+
+    def _train_member(self, module: Any, train_loader: Any, val_loader: Any, index: int) -> None:
+        """Fit one ensemble member with the shared trainer, record its history, keep it."""
+        from molfit.train import best_weights, make_trainer
+
+        ckpt = None
+        if self.checkpoint_dir is not None:
+            ckpt = Path(self.checkpoint_dir) / f"member{index}"
+        trainer = make_trainer(
+            max_epochs=self.epochs,
+            patience=self.patience if val_loader is not None else None,
+            checkpoint_dir=ckpt,
+            progress_bar=self.progress_bar,
+            deterministic=self.deterministic,
+            accelerator=self.accelerator,
+            devices=self.devices,
+            num_nodes=self.num_nodes,
+            strategy=self.strategy,
+        )
+        trainer.fit(module, train_loader, val_loader)
+        best = best_weights(trainer)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        self.history_.append(
+            {
+                "epochs_run": int(trainer.current_epoch),
+                "best_epoch": best.best_epoch,
+                "best_val_loss": None if best.best_epoch < 0 else best.best_score,
+                "last_metrics": metrics,
+            }
+        )
+        module.cpu().eval()
+        self.members_.append(module)
 
     def _validation(
         self, feats: GraphFeatures, Y: np.ndarray, X_val: Any, y_val: Any

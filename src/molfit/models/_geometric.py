@@ -268,7 +268,7 @@ class GeometricModel(DeepGraphModel):
             InputError: a row of ``X`` is not a usable structure, the shapes of ``X`` and ``y``
                 disagree, or ``task="classification"`` was asked for.
         """
-        from molfit.train import PredictorModule, best_weights, make_trainer, seed_everything
+        from molfit.train import PredictorModule, seed_everything
 
         Y = as_targets(y)
         if self.task not in ("auto", "regression", None):
@@ -313,31 +313,7 @@ class GeometricModel(DeepGraphModel):
                 warmup_epochs=self.warmup_epochs,
                 lr_ratio=self.lr_ratio,
             )
-            ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / f"member{i}"
-            trainer = make_trainer(
-                max_epochs=self.epochs,
-                patience=self.patience if val_loader is not None else None,
-                checkpoint_dir=ckpt,
-                progress_bar=self.progress_bar,
-                deterministic=self.deterministic,
-                accelerator=self.accelerator,
-                devices=self.devices,
-                num_nodes=self.num_nodes,
-                strategy=self.strategy,
-            )
-            trainer.fit(module, loader, val_loader)
-            best = best_weights(trainer)
-            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-            self.history_.append(
-                {
-                    "epochs_run": int(trainer.current_epoch),
-                    "best_epoch": best.best_epoch,
-                    "best_val_loss": None if best.best_epoch < 0 else best.best_score,
-                    "last_metrics": metrics,
-                }
-            )
-            module.cpu().eval()
-            self.members_.append(module)
+            self._train_member(module, loader, val_loader, i)
         return self
 
     # -- prediction -----------------------------------------------------------------------------
