@@ -139,6 +139,9 @@ def run_molfit(args: argparse.Namespace) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        # schnetpack's runner trains at a constant learning rate: use the same schedule here
+        lr_ratio=1.0,
+        warmup_epochs=0.0,
         patience=None,
         seed=args.seed,
         progress_bar=False,

@@ -104,12 +104,10 @@ def _rbf_gp_posterior(
     return mean, np.sqrt(var)
 
 
-def _molfit_gp(length_scale: float, noise: float) -> Any | None:
-    """molfit's own GP regressor with a fixed RBF kernel, or ``None`` if molfit.models lacks it."""
-    try:
-        from molfit.models import GaussianProcessRegressor
-    except ImportError:
-        return None
+def _molfit_gp(length_scale: float, noise: float) -> Any:
+    """molfit's own GP regressor with a fixed RBF kernel."""
+    from molfit.models import GaussianProcessRegressor
+
     # The slide's GP: zero prior mean, unit signal variance, the band of the latent function.
     return GaussianProcessRegressor(
         kernel="rbf",
@@ -156,8 +154,8 @@ def gp_fit(
         mean, std = np.zeros_like(grid), np.ones_like(grid)
     else:
         # molfit.models wants two labelled rows; one observation is the same formula done here.
-        model = _molfit_gp(length_scale, noise) if xs.size >= 2 else None
-        if model is not None:
+        if xs.size >= 2:
+            model = _molfit_gp(length_scale, noise)
             model.fit(xs[:, None], ys)
             mean, std = model.predict(grid[:, None], return_std=True)
             mean, std = np.asarray(mean, float).reshape(-1), np.asarray(std, float).reshape(-1)
