@@ -210,26 +210,14 @@ def train_run(
         y_all = dataset.y
     smiles = dataset.smiles
     the_split = _split(dataset, split, seed, y_all)
-    params = dict(model_params or {})
-    known = get_model(model).get_params()
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise InputError(
-            f"model {model!r} has no parameter(s) {unknown}; its parameters: {sorted(known)}"
-        )
-    if "task" in known:
+    params = checked_params(model, model_params)
+    if "task" in get_model(model).get_params():
         params.setdefault("task", task)
     estimator = get_model(model, **params)
-    if out is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{name}-{model}-{stamp}"
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise InputError(f"{out} already exists and is not empty; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        result = _train_into(
+    return build_run_dir(
+        out,
+        f"{name}-{model}",
+        lambda tmp: _train_into(
             tmp,
             dataset,
             smiles,
@@ -244,7 +232,37 @@ def train_run(
             name,
             split,
             progress,
+        ),
+    )
+
+
+def checked_params(model: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``params``; raises if the model has no parameter of one of those names."""
+    params = dict(params or {})
+    known = get_model(model).get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise InputError(
+            f"model {model!r} has no parameter(s) {unknown}; its parameters: {sorted(known)}"
         )
+    return params
+
+
+def build_run_dir(out: str | os.PathLike[str] | None, default_name: str, build: Any) -> RunResult:
+    """Run ``build(tmp_dir) -> RunResult`` in a temporary folder, then move it to ``out``.
+
+    ``out`` defaults to ``runs/<default_name>-<timestamp>``; an existing non-empty ``out`` is an
+    error. A failed build leaves nothing behind.
+    """
+    if out is None:
+        out = Path("runs") / f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} already exists and is not empty; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result = build(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it private; a run directory is an ordinary folder
         if out.exists():
             out.rmdir()

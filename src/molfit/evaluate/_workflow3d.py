@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,8 @@ from molfit.evaluate._workflow import (
     _find_smiles_column,
     _split,
     _units,
+    build_run_dir,
+    checked_params,
     library_versions,
     read_input_table,
     write_csv_atomic,
@@ -211,35 +211,16 @@ def train_run_3d(
         the_split = random_split(len(dataset), seed=seed)
     else:
         the_split = _split(dataset, split, seed, dataset.y)
-    params = dict(model_params or {})
-    known = get_model(model).get_params()
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise InputError(
-            f"model {model!r} has no parameter(s) {unknown}; its parameters: {sorted(known)}"
-        )
+    params = checked_params(model, model_params)
     params.setdefault("readout", default_readout(list(dataset.target_columns)))
     params.setdefault("seed", seed)
     params.setdefault("progress_bar", progress)
     estimator = get_model(model, **params)
-    if out is None:
-        out = Path("runs") / f"{name}-{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise InputError(f"{out} already exists and is not empty; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        result = _train_into(tmp, dataset, the_split, estimator, model, seed, name, split)
-        tmp.chmod(0o755)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    result.run_dir = out
-    return result
+    return build_run_dir(
+        out,
+        f"{name}-{model}",
+        lambda tmp: _train_into(tmp, dataset, the_split, estimator, model, seed, name, split),
+    )
 
 
 def _train_into(
