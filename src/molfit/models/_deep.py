@@ -340,6 +340,12 @@ class DeepGraphModel(MoleculeModel):
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         return directory
 
+    def _restore_fitted(self, meta: dict[str, Any]) -> None:
+        """Restore the fitted attributes a subclass adds (``meta``: config.json's "fitted")."""
+        if "desc_mean" in meta:
+            self.desc_mean_ = np.asarray(meta["desc_mean"], dtype=np.float64)
+            self.desc_std_ = np.asarray(meta["desc_std"], dtype=np.float64)
+
     @classmethod
     def load(cls, directory: str | Path) -> DeepGraphModel:
         """Rebuild a model written by :meth:`save` (safetensors: no code runs on load)."""
@@ -363,9 +369,7 @@ class DeepGraphModel(MoleculeModel):
         model.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
         model.target_std_ = np.asarray(meta["target_std"], dtype=np.float64)
         model.history_ = meta.get("history", [])
-        if "desc_mean" in meta:
-            model.desc_mean_ = np.asarray(meta["desc_mean"], dtype=np.float64)
-            model.desc_std_ = np.asarray(meta["desc_std"], dtype=np.float64)
+        model._restore_fitted(meta)
         tensors = load_file(str(weights_path))
         n_members = len({k.split(".", 1)[0] for k in tensors})
         model.members_ = []

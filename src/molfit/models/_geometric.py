@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -418,50 +417,12 @@ class GeometricModel(DeepGraphModel):
         meta["n_references"] = int(self.references_.shape[1])
         return meta
 
-    @classmethod
-    def load(cls, directory: str | Path) -> GeometricModel:
-        """Rebuild a model written by :meth:`save` (safetensors: no code runs on load)."""
-        import json
-
-        from safetensors.torch import load_file
-
-        from molfit.models._deep import TORCH_WEIGHTS_FILE
-        from molfit.train import PredictorModule
-
-        directory = Path(directory)
-        config_path = directory / "config.json"
-        weights_path = directory / TORCH_WEIGHTS_FILE
-        for path in (config_path, weights_path):
-            if not path.is_file():
-                raise InputError(f"{directory}: not a saved {cls.__name__} (no {path.name})")
-        config = json.loads(config_path.read_text())
-        model = cls(**config["params"])
-        meta = config["fitted"]
-        model.task_ = meta["task"]
-        model.n_tasks_ = meta["n_tasks"]
-        model.single_task_ = meta["single_task"]
-        model.input_kind_ = meta["input_kind"]
-        model.n_features_in_ = meta["n_features_in"]
-        model.atom_dim_, model.bond_dim_ = meta["atom_dim"], meta["bond_dim"]
-        model.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
-        model.target_std_ = np.asarray(meta["target_std"], dtype=np.float64)
-        model.history_ = meta.get("history", [])
-        model.atom_scale_ = np.asarray(meta["atom_scale"], dtype=np.float64)
-        model.atom_shift_ = np.asarray(meta["atom_shift"], dtype=np.float64)
-        model.references_ = np.zeros((MAX_Z + 1, meta["n_references"]))
+    def _restore_fitted(self, meta: dict[str, Any]) -> None:
+        self.atom_scale_ = np.asarray(meta["atom_scale"], dtype=np.float64)
+        self.atom_shift_ = np.asarray(meta["atom_shift"], dtype=np.float64)
+        self.references_ = np.zeros((MAX_Z + 1, meta["n_references"]))
         for z, values in meta["references"].items():
-            model.references_[int(z)] = values
-        tensors = load_file(str(weights_path))
-        n_members = len({k.split(".", 1)[0] for k in tensors})
-        model.members_ = []
-        for i in range(n_members):
-            prefix = f"member{i}."
-            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            net = model._build_network(0, 0, model.n_tasks_, 0)
-            module = PredictorModule(net, task="regression", n_tasks=model.n_tasks_)
-            module.load_state_dict(state, strict=True)
-            model.members_.append(module.eval())
-        return model
+            self.references_[int(z)] = values
 
 
 @dataclass
