@@ -101,6 +101,22 @@ def test_predict_names_bad_rows_and_predicts_the_rest(trained, tables, monkeypat
     assert str(table.loc[2, "in_domain"]) == "False" and "Pt" in table.loc[2, "domain_note"]
 
 
+def test_predict_keeps_a_row_with_too_many_fields_and_says_why(
+    trained, tables, monkeypatch, capsys
+):
+    query = tables["folder"] / "ragged.csv"
+    query.write_text("SMILES\nCCO\nCCN,extra\nc1ccccc1O\n")
+    out = tables["folder"] / "ragged_preds.csv"
+    code, _, _ = run(["predict", trained, query, "--out", out], monkeypatch, capsys)
+    assert code == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert len(table) == 3
+    assert table.loc[1, "error"] == "expected 1 field, found 2"
+    assert table.loc[1, "prediction"] == ""
+    assert table.loc[0, "error"] == "" and table.loc[2, "error"] == ""
+    assert table.loc[2, "prediction"] != ""
+
+
 def test_evaluate_on_new_labelled_data(trained, tables, monkeypatch, capsys) -> None:
     code, stdout, _ = run(
         ["evaluate", trained, tables["holdout"], "--smiles-column", "SMILES"], monkeypatch, capsys

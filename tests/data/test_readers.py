@@ -59,6 +59,20 @@ def test_strict_raises_on_first_bad_row(csv_file):
     assert err.value.issue.row == 2
 
 
+def test_row_with_wrong_field_count_is_named_and_the_rest_keep_their_rows(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("smiles,logS\nCCO,-0.5\nCCC,1.0,extra\nC1CC,2.0\nCCN,0.3\n")
+    ds = read_table(path)
+    assert ds.smiles == ["CCO", "CCN"]
+    assert ds.y[:, 0].tolist() == [-0.5, 0.3]
+    issues = {i.row: i for i in ds.report.issues}
+    assert sorted(issues) == [2, 3]  # rows after the ragged one keep their own numbers
+    assert issues[2].reason == "expected 2 fields, found 3" and issues[2].input == "CCC,1.0,extra"
+    assert "unclosed ring" in issues[3].reason
+    with pytest.raises(InputError, match=r"ragged.csv row 2: expected 2 fields, found 3"):
+        read_table(path, strict=True)
+
+
 def test_valence_error_reason_comes_from_rdkit(tmp_path):
     path = tmp_path / "v.csv"
     path.write_text("SMILES,y\nC(C)(C)(C)(C)C,1\nCC,0\n")

@@ -118,27 +118,63 @@ def read_table(
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: cannot read as Parquet ({exc})") from None
     else:
-        raw = _read_delimited(path, TABLE_SUFFIXES.get(suffix, ","))
+        raw, pre_issues = _read_delimited(path, TABLE_SUFFIXES.get(suffix, ","), strict)
     if raw.shape[0] == 0:
         raise InputError(f"{path}: no data rows (columns: {list(raw.columns)})")
     return _assemble(path, raw, smiles_column, target_columns, task, strict, pre_issues)
 
 
-def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
+def _read_delimited(
+    path: Path, sep: str | None, strict: bool
+) -> tuple[pd.DataFrame, dict[int, RowIssue]]:
+    """Read a delimited table as strings; rows with the wrong number of fields become issues.
+
+    pandas' fast parser stops at the first ragged line; then the file is read again with the
+    ``csv`` module so that such a row is reported (file, row, field counts) and skipped while the
+    others load, keeping every row at its own number.
+    """
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             path,
             sep=sep,
             dtype=str,
             keep_default_na=False,
             engine="python" if sep is None else "c",
         )
+        return frame, {}
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty (no header, no rows)") from None
     except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: malformed table ({str(exc).strip()})") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+        if sep is None:
+            raise InputError(f"{path}: malformed table ({str(exc).strip()})") from None
+    return _read_ragged(path, sep, strict)
+
+
+def _read_ragged(path: Path, sep: str, strict: bool) -> tuple[pd.DataFrame, dict[int, RowIssue]]:
+    import csv
+    import io
+
+    with _open_maybe_compressed(path) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
+        records = list(csv.reader(text, delimiter=sep))
+    header, body = records[0], [r for r in records[1:] if r]
+    issues: dict[int, RowIssue] = {}
+    rows = []
+    for i, fields in enumerate(body, start=1):
+        if len(fields) != len(header):
+            plural = "s" * (len(header) != 1)
+            issue = RowIssue(
+                reason=f"expected {len(header)} field{plural}, found {len(fields)}",
+                row=i,
+                source=str(path),
+                input=sep.join(fields),
+            )
+            if strict:
+                raise InputError(str(issue), issue)
+            issues[i] = issue
+            fields = [""] * len(header)
+        rows.append(fields)
+    return pd.DataFrame(rows, columns=header, dtype=str), issues
 
 
 def _read_smi(path: Path) -> pd.DataFrame:

@@ -420,6 +420,14 @@ def read_input_table(path: str | os.PathLike[str]) -> pd.DataFrame:
                 frame = frame.rename(columns={0: "smiles"})
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError:
+        if header is None:
+            raise InputError(f"{path}: cannot read as a SMILES file") from None
+        # a row with the wrong number of fields: keep it (empty) and say why in its error cell
+        from molfit.data._readers import _read_ragged
+
+        frame, issues = _read_ragged(path, sep, strict=False)
+        frame.attrs["row_errors"] = {row: issue.reason for row, issue in issues.items()}
     if len(frame) == 0:
         raise InputError(f"{path}: no data rows")
     return frame
@@ -449,6 +457,8 @@ def predict_file(
     smiles = frame[column].astype(str).tolist()
     pred = model.predict(smiles, progress=progress)
     table = pred.to_frame(smiles)
+    for row, reason in frame.attrs.get("row_errors", {}).items():
+        table.loc[row - 1, "error"] = reason
     table = table.rename(columns={"smiles": column})
     write_csv_atomic(table, out)
     return table
