@@ -18,10 +18,7 @@ from molfit.nn._dimenet import (
     triplet_cosines,
     triplets,
 )
-from molfit.represent import conformer_geometry, neighbor_list
-
-ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
-ETHANOL = "CCO"
+from molfit.represent import neighbor_list
 
 
 class Energy(torch.nn.Module):
@@ -52,26 +49,6 @@ class Energy(torch.nn.Module):
 def make(cutoff=5.0):
     torch.manual_seed(0)
     return Energy(cutoff).double()
-
-
-@pytest.fixture(scope="module")
-def aspirin():
-    numbers, positions = conformer_geometry(ASPIRIN)
-    return torch.tensor(numbers), torch.tensor(positions)
-
-
-@pytest.fixture(scope="module")
-def ethanol():
-    numbers, positions = conformer_geometry(ETHANOL)
-    return torch.tensor(numbers), torch.tensor(positions)
-
-
-def random_rotation(seed):
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return torch.tensor(q)
 
 
 def triplet_set(nl, t):
@@ -208,7 +185,7 @@ def test_forces_match_finite_differences(ethanol):
     torch.testing.assert_close(f, numeric, atol=1e-7, rtol=1e-5)
 
 
-def test_energy_invariant_forces_equivariant(aspirin):
+def test_energy_invariant_forces_equivariant(aspirin, random_rotation):
     model = make()
     numbers, positions = aspirin
     rotation = random_rotation(1)

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from ase.build import bulk
@@ -16,10 +15,7 @@ from molfit.nn import (
     cosine_cutoff,
     forces,
 )
-from molfit.represent import conformer_geometry, neighbor_list
-
-ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
-ETHANOL = "CCO"
+from molfit.represent import neighbor_list
 
 
 class Energy(torch.nn.Module):
@@ -45,26 +41,6 @@ def make(kind, cutoff=5.0):
     return Energy(net).double()
 
 
-@pytest.fixture(scope="module")
-def aspirin():
-    numbers, positions = conformer_geometry(ASPIRIN)
-    return torch.tensor(numbers), torch.tensor(positions)
-
-
-@pytest.fixture(scope="module")
-def ethanol():
-    numbers, positions = conformer_geometry(ETHANOL)
-    return torch.tensor(numbers), torch.tensor(positions)
-
-
-def random_rotation(seed):
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return torch.tensor(q)
-
-
 @pytest.mark.parametrize("kind", ["schnet", "painn"])
 def test_forces_match_finite_differences(kind, ethanol):
     model = make(kind)
@@ -85,7 +61,7 @@ def test_forces_match_finite_differences(kind, ethanol):
 
 
 @pytest.mark.parametrize("kind", ["schnet", "painn"])
-def test_energy_invariant_forces_equivariant(kind, aspirin):
+def test_energy_invariant_forces_equivariant(kind, aspirin, random_rotation):
     model = make(kind)
     numbers, positions = aspirin
     rotation = random_rotation(1)
@@ -103,7 +79,7 @@ def test_energy_invariant_forces_equivariant(kind, aspirin):
     assert f0.abs().max() > 1e-3
 
 
-def test_painn_vectors_rotate_and_scalars_do_not(aspirin):
+def test_painn_vectors_rotate_and_scalars_do_not(aspirin, random_rotation):
     torch.manual_seed(0)
     net = PaiNN(n_features=8, n_interactions=2, n_rbf=10, cutoff=5.0).double()
     numbers, positions = aspirin

@@ -57,7 +57,13 @@ class MoleculeModel(BaseEstimator):
 
     # -- hooks ----------------------------------------------------------------------------------
     def _featurizer_settings(self) -> dict[str, Any]:
-        return {"featurizer": "ecfp", "radius": 3, "n_bits": 1024, "counts": False}
+        """Featurizer of ``X`` from the model's own parameters (ECFP6/1024 bits by default)."""
+        return {
+            "featurizer": getattr(self, "featurizer", "ecfp"),
+            "radius": getattr(self, "radius", 3),
+            "n_bits": getattr(self, "n_bits", 1024),
+            "counts": getattr(self, "counts", False),
+        }
 
     def _fit_task(self, F: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError

@@ -72,14 +72,6 @@ class LinearModel(MoleculeModel):
         self.n_jobs = n_jobs
         self.seed = seed
 
-    def _featurizer_settings(self) -> dict[str, Any]:
-        return {
-            "featurizer": self.featurizer,
-            "radius": self.radius,
-            "n_bits": self.n_bits,
-            "counts": self.counts,
-        }
-
     def _standardize(self) -> bool:
         if self.standardize == "auto":
             return self.featurizer == "descriptors" or self.input_kind_ == "array"

@@ -115,14 +115,6 @@ class _ForestModel(MoleculeModel):
         self.n_jobs = n_jobs
         self.seed = seed
 
-    def _featurizer_settings(self) -> dict[str, Any]:
-        return {
-            "featurizer": self.featurizer,
-            "radius": self.radius,
-            "n_bits": self.n_bits,
-            "counts": self.counts,
-        }
-
     def _fit_task(self, F: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         cls = self._classifier if self.task_ == "classification" else self._regressor
         forest = cls(
@@ -211,29 +203,3 @@ class RandomForestModel(_ForestModel):
 
     _regressor = RandomForestRegressor
     _classifier = RandomForestClassifier
-
-    def __init__(
-        self,
-        n_estimators: int = 100,
-        max_features: float | str | None = "sqrt",
-        min_samples_leaf: int = 1,
-        task: str = "auto",
-        featurizer: str = "ecfp",
-        radius: int = 3,
-        n_bits: int = 1024,
-        counts: bool = False,
-        n_jobs: int | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(
-            n_estimators=n_estimators,
-            max_features=max_features,
-            min_samples_leaf=min_samples_leaf,
-            task=task,
-            featurizer=featurizer,
-            radius=radius,
-            n_bits=n_bits,
-            counts=counts,
-            n_jobs=n_jobs,
-            seed=seed,
-        )
