@@ -33,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent
 CHEMPROP_PY = ROOT / ".venvs" / "chemprop" / "bin" / "python"
 DATASETS = {"b3db": ("bbb", "classification"), "freesolv": ("dG_hydration", "regression")}
+TAGS = {"32": "molfit", "bf16-mixed": "molfit_bf16"}
 
 
 def _metric(task: str, y: np.ndarray, pred: np.ndarray) -> float:
@@ -56,7 +57,9 @@ def _frame(name: str, limit: int | None, seed: int) -> pd.DataFrame:
     return frame
 
 
-def run_molfit(parts: dict[str, pd.DataFrame], task: str, args, seed: int, predict_smiles):
+def run_molfit(
+    parts: dict[str, pd.DataFrame], task: str, args, seed: int, predict_smiles, precision: str
+):
     import torch
 
     from molfit.models import get_model
@@ -65,7 +68,7 @@ def run_molfit(parts: dict[str, pd.DataFrame], task: str, args, seed: int, predi
     model = get_model(
         "dmpnn", task=task, hidden=args.hidden, depth=args.depth, ffn_hidden=args.hidden,
         epochs=args.epochs, batch_size=args.batch_size, patience=None, seed=seed,
-        progress_bar=False,
+        progress_bar=False, precision=precision,
     )  # fmt: skip
     tr, va, te = parts["train"], parts["valid"], parts["test"]
     t0 = time.perf_counter()
@@ -116,6 +119,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="subsample each dataset (rows)")
     ap.add_argument("--predict-limit", type=int, default=100_000)
     ap.add_argument("--predict-batch-size", type=int, default=1000)
+    ap.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["32", "bf16-mixed"],
+        choices=["32", "bf16-mixed"],
+        help="molfit runs once per precision (chemprop always float32)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "gnn_vs_chemprop.json")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -140,15 +150,23 @@ def main() -> None:
                 do_pred = name == "freesolv" and seed == args.seeds[0] and args.predict_limit > 0
                 work = Path(tmp) / f"{name}-{seed}"
                 work.mkdir()
-                ours = run_molfit(parts, task, args, seed, pol if do_pred else None)
-                theirs = run_chemprop(parts, task, args, seed, pred_file if do_pred else None, work)
+                results = {
+                    TAGS[precision]: run_molfit(
+                        parts, task, args, seed, pol if do_pred else None, precision
+                    )
+                    for precision in args.precisions
+                }
+                results["chemprop"] = run_chemprop(
+                    parts, task, args, seed, pred_file if do_pred else None, work
+                )
                 y = parts["test"].y.to_numpy()
                 row = {"dataset": name, "seed": seed, "n_train": len(parts["train"])}
-                for tag, res in (("molfit", ours), ("chemprop", theirs)):
+                for tag, res in results.items():
                     row[f"{tag}_metric"] = _metric(task, y, np.asarray(res["test_pred"]))
                     row[f"{tag}_s_per_epoch"] = res["fit_seconds"] / args.epochs
                     if "predict_seconds" in res:
                         row[f"{tag}_predict_per_s"] = res["predict_n"] / res["predict_seconds"]
+                        row["predict_n"] = res["predict_n"]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,23 +177,27 @@ def main() -> None:
 
 def _table(rows: list[dict]) -> str:
     frame = pd.DataFrame(rows)
-    lines = ["| dataset | metric | molfit | chemprop | s/epoch molfit | s/epoch chemprop | ratio |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    tags = [t for t in (*TAGS.values(), "chemprop") if f"{t}_metric" in frame]
+    lines = ["| dataset | metric | tool | test metric | s/epoch | ratio to chemprop |",
+             "| --- | --- | --- | --- | ---: | ---: |"]  # fmt: skip
     for name, g in frame.groupby("dataset"):
         metric = "ROC-AUC" if DATASETS[name][1] == "classification" else "RMSE (eV)"
-        m, c = g.molfit_metric, g.chemprop_metric
-        tm, tc = g.molfit_s_per_epoch.mean(), g.chemprop_s_per_epoch.mean()
-        lines.append(
-            f"| {name} (n={len(g)} seeds) | {metric} | {m.mean():.3f} ± {m.std(ddof=0):.3f} | "
-            f"{c.mean():.3f} ± {c.std(ddof=0):.3f} | {tm:.2f} | {tc:.2f} | {tm / tc:.2f} |"
-        )
-    if "molfit_predict_per_s" in frame:
-        p = frame.dropna(subset=["molfit_predict_per_s"]).iloc[0]
-        ours, theirs = p.molfit_predict_per_s, p.chemprop_predict_per_s
-        lines.append(
-            f"\npredict throughput: molfit {ours:,.0f} mol/s, chemprop {theirs:,.0f} mol/s "
-            f"({ours / theirs:.1f}x)"
-        )
+        tc = g.chemprop_s_per_epoch.mean()
+        for tag in tags:
+            m, t = g[f"{tag}_metric"], g[f"{tag}_s_per_epoch"].mean()
+            lines.append(
+                f"| {name} ({len(g)} seeds) | {metric} | {tag} | {m.mean():.3f} ± "
+                f"{m.std(ddof=0):.3f} | {t:.2f} | {t / tc:.2f} |"
+            )
+    if "chemprop_predict_per_s" in frame:
+        p = frame.dropna(subset=["chemprop_predict_per_s"]).iloc[0]
+        theirs = p.chemprop_predict_per_s
+        for tag in tags:
+            ours = p[f"{tag}_predict_per_s"]
+            lines.append(
+                f"\npredict throughput ({int(p.predict_n):,} SMILES): {tag} {ours:,.0f} mol/s "
+                f"({ours / theirs:.2f}x chemprop)"
+            )
     return "\n".join(lines)
 
 

@@ -58,6 +58,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="threads (and cores) for each side")
     p.add_argument("--curve", default="1000,5000,10000", help="training sizes; '' skips it")
+    p.add_argument(
+        "--curve-equal-steps",
+        action="store_true",
+        help="give every learning-curve size the optimizer steps of the full run "
+        "(epochs scaled by n_train / n) instead of the same number of epochs",
+    )
+    p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run schnetpack on the next cores while molfit trains (same pinning per side)",
+    )
     p.add_argument("--skip-schnetpack", action="store_true")
     p.add_argument("--out", type=Path, default=HERE / "out")
     p.add_argument("--docs-figure", action="store_true", help="copy the PNG to docs/img/")
@@ -100,12 +111,17 @@ def write_subset(args: argparse.Namespace, path: Path) -> dict[str, int]:
     return sizes
 
 
-def _pinned(cmd: list[str], threads: int) -> tuple[list[str], dict[str, str]]:
+def _pinned(
+    cmd: list[str], threads: int, first_core: int | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """``cmd`` pinned to ``threads`` cores: from ``first_core`` on, else BENCH_CORES, else 0."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)
-    # BENCH_CORES (e.g. "1") pins elsewhere when another benchmark holds core 0
-    cores = os.environ.get("BENCH_CORES") or (f"0-{threads - 1}" if threads > 1 else "0")
+    start = 0 if first_core is None else first_core
+    cores = f"{start}-{start + threads - 1}" if threads > 1 else str(start)
+    if first_core is None and os.environ.get("BENCH_CORES"):
+        cores = os.environ["BENCH_CORES"]  # e.g. "1" when another benchmark holds core 0
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", cores, *cmd]
     return cmd, env
@@ -115,6 +131,13 @@ def _run(cmd: list[str], threads: int) -> None:
     cmd, env = _pinned(cmd, threads)
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, env=env, check=True, cwd=ROOT)
+
+
+def _start(cmd: list[str], threads: int, first_core: int) -> subprocess.Popen:
+    """Start ``cmd`` pinned to ``threads`` cores from ``first_core`` on; do not wait."""
+    cmd, env = _pinned(cmd, threads, first_core)
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.Popen(cmd, env=env, cwd=ROOT)
 
 
 # -- molfit side --------------------------------------------------------------------------------
@@ -173,9 +196,12 @@ def run_molfit(args: argparse.Namespace) -> None:
     args.result.write_text(json.dumps(result, indent=2))
 
 
-def molfit_once(args: argparse.Namespace, data: Path, n_train: int, result: Path) -> dict:
+def molfit_once(
+    args: argparse.Namespace, data: Path, n_train: int, result: Path, epochs: int | None = None
+) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--side", "molfit"]
-    for key in ("epochs", "batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
+    cmd += ["--epochs", str(epochs or args.epochs)]
+    for key in ("batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
     cmd += ["--seed", str(args.seed), "--threads", str(args.threads), "--data", str(data)]
     cmd += ["--n-train-used", str(n_train), "--result", str(result)]
@@ -183,7 +209,7 @@ def molfit_once(args: argparse.Namespace, data: Path, n_train: int, result: Path
     return json.loads(result.read_text())
 
 
-def schnetpack_once(args: argparse.Namespace, data: Path, result: Path) -> dict:
+def schnetpack_cmd(args: argparse.Namespace, data: Path, result: Path) -> list[str]:
     if not VENV_PYTHON.exists():
         raise SystemExit(f"schnetpack's virtualenv is missing: {VENV_PYTHON} (see docs)")
     cmd = [str(VENV_PYTHON), str(HERE / "_schnetpack_runner.py"), "--data", str(data)]
@@ -191,20 +217,23 @@ def schnetpack_once(args: argparse.Namespace, data: Path, result: Path) -> dict:
     for key in ("epochs", "batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
     cmd += ["--seed", str(args.seed)]
-    _run(cmd, args.threads)
-    return json.loads(result.read_text())
+    return cmd
 
 
 # -- report -------------------------------------------------------------------------------------
-def plot_curve(points: list[tuple[int, float]], path: Path, title: str) -> None:
+def plot_curve(
+    points: list[tuple[int, float, int]], path: Path, title: str, theirs: tuple[int, float] | None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n, mae = zip(*sorted(points), strict=True)
+    n, mae, _ = zip(*sorted(points), strict=True)
     fig, ax = plt.subplots(figsize=(4.5, 3.5), dpi=150)
     ax.loglog(n, mae, "o-", label="molfit SchNet")
+    if theirs is not None:
+        ax.loglog([theirs[0]], [theirs[1]], "s", label="schnetpack 2.1.1 SchNet")
     ax.set_xlabel("training molecules")
     ax.set_ylabel("test MAE of U0 (meV)")
     ax.set_title(title, fontsize=9)
@@ -216,7 +245,7 @@ def plot_curve(points: list[tuple[int, float]], path: Path, title: str) -> None:
 
 
 def markdown(args: argparse.Namespace, sizes: dict, ours: dict, theirs: dict | None,
-             curve: list[tuple[int, float]], command: str) -> str:  # fmt: skip
+             curve: list[tuple[int, float, int]], command: str) -> str:  # fmt: skip
     lines = [
         "# molfit SchNet vs schnetpack 2.1.1 SchNet (QM9 U0, CPU)",
         "",
@@ -242,8 +271,8 @@ def markdown(args: argparse.Namespace, sizes: dict, ours: dict, theirs: dict | N
         lines += ["", f"Time ratio molfit / schnetpack: {ours['epoch_s_mean'] / spk_epoch:.2f}"]
     if curve:
         lines += ["", "Learning curve (molfit SchNet, same test set):", ""]
-        lines += ["| training molecules | test MAE (meV) |", "| ---: | ---: |"]
-        lines += [f"| {n} | {m:.1f} |" for n, m in sorted(curve)]
+        lines += ["| training molecules | epochs | test MAE (meV) |", "| ---: | ---: | ---: |"]
+        lines += [f"| {n} | {e} | {m:.1f} |" for n, m, e in sorted(curve)]
     return "\n".join(lines) + "\n"
 
 
@@ -255,24 +284,38 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     data = args.out / "qm9_subset.npz"
     sizes = write_subset(args, data)
+    spk_result = args.out / "schnetpack.json"
+    background = None
+    if args.parallel and not args.skip_schnetpack:  # schnetpack on the cores after molfit's
+        background = _start(schnetpack_cmd(args, data, spk_result), args.threads, args.threads)
     ours = molfit_once(args, data, sizes["train"], args.out / "molfit.json")
-    theirs = None
-    if not args.skip_schnetpack:
-        theirs = schnetpack_once(args, data, args.out / "schnetpack.json")
-    curve: list[tuple[int, float]] = []
+    curve: list[tuple[int, float, int]] = []
     sizes_curve = [int(s) for s in args.curve.split(",") if s.strip()]
     for n in sizes_curve:
         if n > sizes["train"]:
             print(f"skipping learning-curve size {n} > --n-train {sizes['train']}")
             continue
+        epochs = args.epochs
+        if args.curve_equal_steps:
+            epochs = max(1, round(args.epochs * sizes["train"] / n))
         r = ours if n == sizes["train"] else molfit_once(
-            args, data, n, args.out / f"molfit_n{n}.json"
+            args, data, n, args.out / f"molfit_n{n}.json", epochs
         )  # fmt: skip
-        curve.append((n, r["test_mae_meV"]))
+        curve.append((n, r["test_mae_meV"], epochs))
+    theirs = None
+    if background is not None:
+        if background.wait() != 0:
+            raise SystemExit(f"schnetpack's run failed (exit {background.returncode})")
+        theirs = json.loads(spk_result.read_text())
+    elif not args.skip_schnetpack:
+        _run(schnetpack_cmd(args, data, spk_result), args.threads)
+        theirs = json.loads(spk_result.read_text())
     if curve:
         png = args.out / "qm9_learning_curve.png"
-        title = f"QM9 U0, SchNet {args.n_features}x{args.n_interactions}, {args.epochs} epochs"
-        plot_curve(curve, png, title)
+        steps = "equal steps" if args.curve_equal_steps else f"{args.epochs} epochs"
+        title = f"QM9 U0, SchNet {args.n_features}x{args.n_interactions}, {steps}"
+        point = None if theirs is None else (sizes["train"], theirs["test_mae_meV"])
+        plot_curve(curve, png, title, point)
         if args.docs_figure:
             (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
             shutil.copy(png, ROOT / "docs" / "img" / "qm9_learning_curve.png")

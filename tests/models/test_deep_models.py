@@ -120,3 +120,24 @@ def test_conformal_intervals_on_top(freesolv) -> None:
     assert (
         pred.lower is not None and (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()
     )
+
+
+def test_bf16_mixed_precision_trains_predicts_and_round_trips(freesolv, tmp_path) -> None:
+    import torch
+
+    smiles, _, n_count = freesolv
+    params = {**TINY, "epochs": 30, "hidden": 32, "aggregation": "sum", "val_fraction": 0}
+    full = get_model("dmpnn", **params).fit(smiles, n_count)
+    half = get_model("dmpnn", **params, precision="bf16-mixed").fit(smiles, n_count)
+    pred16, pred32 = half.predict(smiles), full.predict(smiles)
+    # bfloat16 products (8 mantissa bits) change the numbers but not what is learned
+    assert not np.array_equal(pred16, pred32)
+    assert np.corrcoef(pred16, n_count)[0, 1] > 0.9
+    # the weights stay float32; only the products run in bfloat16
+    assert all(p.dtype == torch.float32 for p in half.members_[0].parameters())
+    save_model(half, tmp_path / "bf16")
+    again = load_model(tmp_path / "bf16")
+    assert again.precision == "bf16-mixed"
+    np.testing.assert_array_equal(again.predict(smiles), pred16)
+    with pytest.raises(InputError, match="precision must be one of"):
+        get_model("dmpnn", **TINY, precision="fp8").fit(smiles, n_count)

@@ -175,3 +175,23 @@ def test_bad_input_is_named(fitted):
         SchNetModel(**TINY).fit([(np.array([6, 1]), np.zeros((3, 3)))], [1.0])
     with pytest.raises(InputError, match="single"):
         fitted.predict("CCO")
+
+
+def test_elements_unseen_in_training_are_refused_not_guessed(qm9, fitted, tmp_path):
+    from molfit.errors import InputError
+
+    # QM9 holds H, C, N, O, F only: chlorine has neither a trained embedding nor a reference
+    assert 17 not in fitted.elements_ and {1, 6, 8} <= set(fitted.elements_.tolist())
+    record = fitted.predict_record(["CCO", "CCCl"])
+    assert np.isfinite(record.mean[0])
+    assert np.isnan(record.mean[1])
+    assert record.error[1] == "element(s) Cl not in the training structures"
+    assert record.geometry[1].startswith("ETKDG")  # the geometry was built, then refused
+    with pytest.raises(InputError, match="row 2: element\\(s\\) Cl"):
+        fitted.predict(["CCO", "CCCl"])
+    with pytest.raises(InputError, match="Cl"):
+        fitted.predict_energy_forces(["CCCl"])
+    save_model(fitted, tmp_path / "run")
+    loaded = load_model(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.elements_, fitted.elements_)
+    assert np.isnan(loaded.predict_record(["CCCl"]).mean[0])

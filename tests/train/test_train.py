@@ -91,13 +91,14 @@ def test_task_metrics_match_scikit_learn() -> None:
     assert r["rmse"] == pytest.approx(np.sqrt(2.0)) and r["mae"] == pytest.approx(1.0)
 
 
-def _fit(seed: int, tmp_path=None, epochs: int = 3, **trainer_kw):
+def _fit(seed: int, tmp_path=None, epochs: int = 3, n_train: int = 15, **trainer_kw):
     graphs, y = _data()
     seed_everything(seed)
     net = DMPNN(FEAT.atom_dim, FEAT.bond_dim, n_tasks=2, hidden=16, dropout=0.1)
     module = PredictorModule(net, n_tasks=2, target_mean=y.mean(0), target_std=y.std(0))
-    train = make_loader(graphs[:15], collate_graphs, y[:15], batch_size=5, shuffle=True, seed=seed)
-    val = make_loader(graphs[15:], collate_graphs, y[15:], batch_size=5)
+    k = n_train
+    train = make_loader(graphs[:k], collate_graphs, y[:k], batch_size=5, shuffle=True, seed=seed)
+    val = make_loader(graphs[k:], collate_graphs, y[k:], batch_size=5)
     trainer = make_trainer(max_epochs=epochs, patience=5, checkpoint_dir=tmp_path,
                            progress_bar=False, **trainer_kw)  # fmt: skip
     trainer.fit(module, train, val)
@@ -135,10 +136,19 @@ def test_best_weights_are_restored_and_saved(tmp_path) -> None:
 
 
 def test_ddp_on_two_cpu_processes_with_gloo() -> None:
-    module, trainer, _graphs = _fit(0, epochs=2, strategy="ddp_spawn", devices=2)
+    # one epoch, so the returned (best) weights are the ones the last validation scored
+    module, trainer, graphs = _fit(0, epochs=1, n_train=14, strategy="ddp_spawn", devices=2)
     assert trainer.world_size == 2
     assert trainer.strategy._get_process_group_backend() == "gloo"  # CPU: gloo
     assert np.isfinite(trainer.callback_metrics["val_loss"].item())
+    # validation metrics are computed on all 6 validation rows gathered from both processes,
+    # not averaged over the two halves (an RMSE of halves averaged is not the whole's RMSE)
+    _, y = _data()
+    pred = predict_batches(module, make_loader(graphs[14:], collate_graphs, batch_size=6))
+    whole = task_metrics(pred, y[14:], "regression")
+    for name in ("rmse", "mae"):
+        logged = trainer.callback_metrics[f"val_{name}"].item()
+        assert logged == pytest.approx(whole[name], rel=1e-5)
     # the main process got the trained weights back: not the initial ones any more
     seed_everything(0)
     fresh = DMPNN(FEAT.atom_dim, FEAT.bond_dim, n_tasks=2, hidden=16, dropout=0.1)

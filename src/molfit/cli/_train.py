@@ -89,6 +89,10 @@ def train(
     strategy: Annotated[
         str | None, typer.Option(help="Deep models: Lightning strategy, e.g. ddp.")
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="Deep models: 32 (default) or bf16-mixed (bfloat16 matrix products)."),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(help="Use a seeded random subset of N labelled rows (quick looks)."),
@@ -116,6 +120,7 @@ def train(
         "devices": _devices(devices),
         "num_nodes": num_nodes,
         "strategy": strategy,
+        "precision": precision,
     }
     params.update({k: v for k, v in deep.items() if v is not None})
     result = train_run(

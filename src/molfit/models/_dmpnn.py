@@ -56,6 +56,7 @@ class DMPNNModel(DeepGraphModel):
         deterministic: bool = True,
         n_jobs: int = 1,
         checkpoint_dir: str | None = None,
+        precision: str = "32",
     ) -> None:
         self.task = task
         self.hidden = hidden
@@ -81,6 +82,7 @@ class DMPNNModel(DeepGraphModel):
         self.deterministic = deterministic
         self.n_jobs = n_jobs
         self.checkpoint_dir = checkpoint_dir
+        self.precision = precision
 
     def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
         from molfit.nn import DMPNN

@@ -292,6 +292,7 @@ class GeometricModel(DeepGraphModel):
         self.target_mean_, self.target_std_ = np.zeros(self.n_tasks_), np.ones(self.n_tasks_)
 
         train_idx, val_feats, Y_val = self._validation(feats, Y, X_val, y_val)
+        self.elements_ = np.unique(np.concatenate([it.numbers for it in feats.items[train_idx]]))
         self._output_scaling(feats[train_idx], Y[train_idx])
         # the network learns what the per-element references leave (float64 subtraction)
         Y_train = Y[train_idx] - self.reference_sums(feats[train_idx])
@@ -326,8 +327,45 @@ class GeometricModel(DeepGraphModel):
         )
         return counts @ self.references_
 
+    def unseen_elements(self, feats: StructureFeatures) -> list[list[int]]:
+        """For each structure, the atomic numbers absent from the training structures.
+
+        The network has no trained embedding and (``readout="sum"``) no reference energy for
+        such an element, so a prediction for that structure would be meaningless.
+        """
+        seen = getattr(self, "elements_", None)
+        if seen is None:  # a model saved before elements were recorded
+            return [[] for _ in range(len(feats))]
+        return [np.setdiff1d(it.numbers, seen).tolist() for it in feats.items]
+
+    def _unseen_messages(self, feats: StructureFeatures) -> list[str]:
+        """One message per structure (``""`` when all its elements were seen in training)."""
+        from ase.data import chemical_symbols
+
+        out = []
+        for zs in self.unseen_elements(feats):
+            names = ", ".join(chemical_symbols[z] if z < len(chemical_symbols) else str(z)
+                              for z in zs)  # fmt: skip
+            out.append(f"element(s) {names} not in the training structures" if zs else "")
+        return out
+
+    def _check_elements(self, feats: StructureFeatures) -> None:
+        messages = self._unseen_messages(feats) if len(feats) else []
+        bad = [(r + 1, m) for r, m in enumerate(messages) if m]
+        if bad:
+            shown = "; ".join(f"row {r}: {m}" for r, m in bad[:5])
+            more = f" (and {len(bad) - 5} more rows)" if len(bad) > 5 else ""
+            raise InputError(f"cannot predict {len(bad)} structure(s): {shown}{more}")
+
     def predict_features(self, F: StructureFeatures) -> tuple[np.ndarray, np.ndarray | None]:
-        """Mean ``(n, n_tasks)`` in target units and std (``None`` for a single member)."""
+        """Mean ``(n, n_tasks)`` in target units and std (``None`` for a single member).
+
+        Raises:
+            InputError: a structure holds an element the model never saw in training (the
+                message names the 1-based rows); :meth:`predict_record` reports such rows in
+                its ``error`` column instead and predicts the others.
+        """
+        self._check_elements(F)
         mean, std = super().predict_features(F)
         if len(F):
             mean = mean + self.reference_sums(F)
@@ -349,12 +387,16 @@ class GeometricModel(DeepGraphModel):
         error = np.full(n, "", dtype=object)
         if inputs.structures:
             feats = self._features_of(inputs)
-            m, s = self.predict_features(feats)
             rows = np.asarray(inputs.rows)
-            mean[rows] = self._shape(m)
-            if std is not None and s is not None:
-                std[rows] = self._shape(s)
             geometry[rows] = inputs.sources
+            messages = np.asarray(self._unseen_messages(feats), dtype=object)
+            known = messages == ""
+            error[rows[~known]] = messages[~known]
+            if known.any():
+                m, s = self.predict_features(feats[np.flatnonzero(known)])
+                mean[rows[known]] = self._shape(m)
+                if std is not None and s is not None:
+                    std[rows[known]] = self._shape(s)
         for issue, line in zip(inputs.issues, describe_issues(inputs.issues), strict=True):
             error[issue.row - 1] = line
         names = targets or [f"y{t}" for t in range(self.n_tasks_)]
@@ -370,6 +412,8 @@ class GeometricModel(DeepGraphModel):
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Energies and forces ``F = -dE/dr`` of every structure (ensemble mean).
 
+        Raises ``InputError`` for a structure with an element unseen in training.
+
         Returns:
             ``(energies, forces)``: energies ``(n,)`` in target units (eV for energies; the
             first target when there are several) and one ``(n_atoms, 3)`` array per structure
@@ -379,6 +423,7 @@ class GeometricModel(DeepGraphModel):
         if self.readout != "sum":
             raise InputError("forces need an energy model (readout='sum')")
         feats = self._features(X, fitting=False)
+        self._check_elements(feats)
         energies = np.zeros(len(feats))
         forces = [np.zeros((len(it), 3)) for it in feats.items]
         loader = self._loader(feats, batch_size=batch_size, dtype=dtype)
@@ -415,6 +460,7 @@ class GeometricModel(DeepGraphModel):
         nonzero = np.flatnonzero(np.any(self.references_ != 0, axis=1))
         meta["references"] = {int(z): self.references_[z].tolist() for z in nonzero}
         meta["n_references"] = int(self.references_.shape[1])
+        meta["elements"] = [int(z) for z in self.elements_]
         return meta
 
     def _restore_fitted(self, meta: dict[str, Any]) -> None:
@@ -423,6 +469,8 @@ class GeometricModel(DeepGraphModel):
         self.references_ = np.zeros((MAX_Z + 1, meta["n_references"]))
         for z, values in meta["references"].items():
             self.references_[int(z)] = values
+        if "elements" in meta:
+            self.elements_ = np.asarray(meta["elements"], dtype=np.int64)
 
 
 @dataclass
@@ -456,7 +504,7 @@ _TRAINING_DOC = """
         ensemble: independently seeded members (their spread is the std).
         conformer_seed: ETKDG seed for rows given as SMILES.
         seed, accelerator, devices, num_nodes, strategy, progress_bar, deterministic,
-        checkpoint_dir: see :class:`~molfit.models._deep.DeepGraphModel`.
+        checkpoint_dir, precision: see :class:`~molfit.models._deep.DeepGraphModel`.
 """
 
 
@@ -500,6 +548,7 @@ class _GeometricEstimator(GeometricModel):
         deterministic: bool = True,
         n_jobs: int = 1,
         checkpoint_dir: str | None = None,
+        precision: str = "32",
     ) -> None:
         self.task = task
         self.n_features = n_features
@@ -526,6 +575,7 @@ class _GeometricEstimator(GeometricModel):
         self.deterministic = deterministic
         self.n_jobs = n_jobs
         self.checkpoint_dir = checkpoint_dir
+        self.precision = precision
 
     @property
     def interactions_(self) -> int:

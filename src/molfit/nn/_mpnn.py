@@ -87,17 +87,20 @@ class BondMessagePassing(nn.Module):
     ) -> torch.Tensor:
         """Atom hidden vectors ``(n_atoms, hidden)``; shapes as in the module docstring."""
         src, dst = edge_index[0], edge_index[1]
+        n_atoms, n_atom = x.shape
         # W_i [x_v || e_vw] = (W_x x)_v + W_e e_vw: the atom part is computed once per atom,
         # not once per directed bond (~2x fewer rows in the widest input product)
-        n_atom = x.shape[1]
         w_atom, w_bond = self.W_i.weight[:, :n_atom], self.W_i.weight[:, n_atom:]
-        h0 = torch.relu((x @ w_atom.T)[src] + edge_attr @ w_bond.T)
+        h0 = torch.relu(torch.addmm(torch.index_select(x @ w_atom.T, 0, src), edge_attr, w_bond.T))
         h = h0
+        w_h = self.W_h.weight.T
         for _ in range(self.depth - 1):
-            incoming = h.new_zeros(x.shape[0], h.shape[1]).index_add_(0, dst, h)
-            m = incoming[src] - h[rev_index]
-            h = self.dropout(torch.relu(h0 + self.W_h(m)))
-        incoming = h.new_zeros(x.shape[0], h.shape[1]).index_add_(0, dst, h)
+            incoming = h.new_zeros(n_atoms, h.shape[1]).index_add_(0, dst, h)
+            # index_select rather than fancy indexing: its backward is an index_add, where
+            # ``tensor[index]`` backpropagates through a slower sorting index_put
+            m = torch.index_select(incoming, 0, src) - torch.index_select(h, 0, rev_index)
+            h = self.dropout(torch.relu(torch.addmm(h0, m, w_h)))  # h0 + W_h m in one call
+        incoming = h.new_zeros(n_atoms, h.shape[1]).index_add_(0, dst, h)
         return self.dropout(torch.relu(self.W_o(torch.cat([x, incoming], dim=1))))
 
 

@@ -119,15 +119,33 @@ class PredictorModule(L.LightningModule):
         self._val_true.append(targets.detach().cpu())
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val_pred:
+        distributed = self.trainer is not None and self.trainer.world_size > 1
+        if not self._val_pred and not distributed:
             return
-        pred = torch.cat(self._val_pred).double().numpy()
-        true = torch.cat(self._val_true).double().numpy()
+        width = self.n_tasks
+        pred_t = torch.cat(self._val_pred) if self._val_pred else torch.zeros(0, width)
+        true_t = torch.cat(self._val_true) if self._val_true else torch.zeros(0, width)
         self._val_pred.clear()
         self._val_true.clear()
+        if distributed:
+            # metrics such as ROC-AUC and RMSE do not average over ranks: gather every rank's
+            # rows and score the whole validation set once, identically on every rank
+            pred_t, true_t = self._gather_rows(pred_t), self._gather_rows(true_t)
+        if len(pred_t) == 0:
+            return
+        pred, true = pred_t.double().numpy(), true_t.double().numpy()
         for name, value in task_metrics(pred, true, self.task).items():
-            # per-rank metric, averaged over ranks under DDP
-            self.log(f"val_{name}", value, sync_dist=True)
+            self.log(f"val_{name}", value)
+
+    def _gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """All ranks' ``rows`` (``(n_rank, ...)``, any ``n_rank``), concatenated in rank order."""
+        device = self.device
+        n = torch.tensor([len(rows)], device=device)
+        counts = self.all_gather(n).reshape(-1).cpu()
+        padded = rows.new_full((int(counts.max()), *rows.shape[1:]), float("nan"))
+        padded[: len(rows)] = rows
+        gathered = self.all_gather(padded.to(device)).cpu()  # (world, max_rows, ...)
+        return torch.cat([gathered[r, : int(c)] for r, c in enumerate(counts)])
 
     def predict_step(self, batch: Any, batch_idx: int = 0) -> torch.Tensor:
         """Predictions in target units for a batch ``(inputs, targets_or_None)``."""

@@ -121,6 +121,7 @@ def make_trainer(
     log_dir: str | Path | None = None,
     gradient_clip_val: float | None = None,
     extra_callbacks: list[Callback] | None = None,
+    precision: str = "32",
 ) -> L.Trainer:
     """A Lightning trainer with molfit's defaults.
 
@@ -135,6 +136,8 @@ def make_trainer(
             (e.g. ``strategy="ddp"``, ``devices=4``, ``num_nodes=2``).
         log_dir: write per-epoch metrics to ``log_dir/metrics.csv`` (``None``: no logger).
         gradient_clip_val: clip gradient norm (``None``: no clipping).
+        precision: Lightning's ``precision``: ``"32"`` or ``"bf16-mixed"`` (autocast to
+            bfloat16 around the forward pass; weights and optimizer stay float32).
     """
     best = BestWeights(monitor, checkpoint_dir)
     callbacks: list[Callback] = [best]
@@ -167,6 +170,7 @@ def make_trainer(
         enable_model_summary=False,
         num_sanity_val_steps=0,
         gradient_clip_val=gradient_clip_val,
+        precision=precision,
         log_every_n_steps=1,
         plugins=[SafetensorsCheckpointIO()],
     )
