@@ -6,12 +6,18 @@ the same pinned threads (``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and ``taskset
 cores), each in its own process: schnetpack in its virtualenv (benchmarks/.venvs/schnetpack, see
 ``_schnetpack_runner.py``), molfit in this Python. Reported: test MAE (meV) of the best
 validation checkpoint and training wall time per epoch (fit time / epochs, validation included).
-Then a learning curve of molfit's SchNet (test MAE against training-set size, log-log PNG).
+Then a learning curve of molfit's SchNet (test MAE against training-set size, log-log PNG),
+with the smaller sets trained for the same epochs as the full run, for the same number of
+optimizer steps, or both (``--curve-mode``).
 
-The issue's full benchmark (10k / 1k / 10k)::
+The issue's full benchmark (10k / 1k / 10k), schnetpack on core 1 while molfit uses core 0::
 
     python benchmarks/schnet_vs_schnetpack.py --n-train 10000 --n-val 1000 --n-test 10000 \\
-        --epochs 30 --curve 1000,5000,10000
+        --epochs 30 --n-features 64 --n-interactions 3 --curve 1000,5000,10000 --threads 1 \\
+        --parallel --resume --out benchmarks/out/full
+
+Every run writes its result JSON with the settings that made it; ``--resume`` reuses results
+whose settings match, so an interrupted benchmark picks up where it stopped.
 
 A short end-to-end check::
 
@@ -59,10 +65,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="threads (and cores) for each side")
     p.add_argument("--curve", default="1000,5000,10000", help="training sizes; '' skips it")
     p.add_argument(
-        "--curve-equal-steps",
+        "--curve-mode",
+        choices=["epochs", "steps", "both"],
+        default="both",
+        help="learning-curve runs: the same epochs as the full run, the same optimizer steps "
+        "(epochs scaled by n_train / n), or both",
+    )
+    p.add_argument(
+        "--resume",
         action="store_true",
-        help="give every learning-curve size the optimizer steps of the full run "
-        "(epochs scaled by n_train / n) instead of the same number of epochs",
+        help="reuse a run's result JSON in --out when it was made with the same settings",
     )
     p.add_argument(
         "--parallel",
@@ -196,17 +208,49 @@ def run_molfit(args: argparse.Namespace) -> None:
     args.result.write_text(json.dumps(result, indent=2))
 
 
+def run_settings(args: argparse.Namespace, n_train: int, epochs: int) -> dict:
+    """Everything that decides a run's result (stored in its JSON, compared by --resume)."""
+    keys = ("n_val", "n_test", "limit_test", "batch_size", "n_features", "n_interactions",
+            "n_rbf", "cutoff", "lr", "seed", "threads")  # fmt: skip
+    return {"n_train": n_train, "epochs": epochs, **{k: getattr(args, k) for k in keys}}
+
+
+def reuse(args: argparse.Namespace, path: Path, settings: dict) -> dict | None:
+    """The result at ``path`` when ``--resume`` is on and it was made with ``settings``."""
+    if args.resume and path.exists():
+        result = json.loads(path.read_text())
+        if result.get("settings") == settings:
+            print(f"reusing {path} (same settings)", flush=True)
+            return result
+    return None
+
+
+def stamp(path: Path, settings: dict) -> dict:
+    """Add ``settings`` to the result JSON at ``path`` (rewritten atomically); return it."""
+    result = json.loads(path.read_text())
+    result["settings"] = settings
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, path)
+    return result
+
+
 def molfit_once(
     args: argparse.Namespace, data: Path, n_train: int, result: Path, epochs: int | None = None
 ) -> dict:
+    epochs = epochs or args.epochs
+    settings = run_settings(args, n_train, epochs)
+    done = reuse(args, result, settings)
+    if done is not None:
+        return done
     cmd = [sys.executable, str(Path(__file__).resolve()), "--side", "molfit"]
-    cmd += ["--epochs", str(epochs or args.epochs)]
+    cmd += ["--epochs", str(epochs)]
     for key in ("batch_size", "n_features", "n_interactions", "n_rbf", "cutoff", "lr"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
     cmd += ["--seed", str(args.seed), "--threads", str(args.threads), "--data", str(data)]
     cmd += ["--n-train-used", str(n_train), "--result", str(result)]
     _run(cmd, args.threads)
-    return json.loads(result.read_text())
+    return stamp(result, settings)
 
 
 def schnetpack_cmd(args: argparse.Namespace, data: Path, result: Path) -> list[str]:
@@ -222,16 +266,23 @@ def schnetpack_cmd(args: argparse.Namespace, data: Path, result: Path) -> list[s
 
 # -- report -------------------------------------------------------------------------------------
 def plot_curve(
-    points: list[tuple[int, float, int]], path: Path, title: str, theirs: tuple[int, float] | None
+    points: list[tuple[int, float, int, str]],
+    path: Path,
+    title: str,
+    theirs: tuple[int, float] | None,
 ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n, mae, _ = zip(*sorted(points), strict=True)
-    fig, ax = plt.subplots(figsize=(4.5, 3.5), dpi=150)
-    ax.loglog(n, mae, "o-", label="molfit SchNet")
+    fig, ax = plt.subplots(figsize=(4.8, 3.6), dpi=150)
+    labels = {"epochs": "molfit SchNet, same epochs", "steps": "molfit SchNet, same steps"}
+    for mode, style in (("epochs", "o-"), ("steps", "^--")):
+        line = sorted((n, m) for n, m, _, md in points if md == mode)
+        if line:
+            n, mae = zip(*line, strict=True)
+            ax.loglog(n, mae, style, label=labels[mode])
     if theirs is not None:
         ax.loglog([theirs[0]], [theirs[1]], "s", label="schnetpack 2.1.1 SchNet")
     ax.set_xlabel("training molecules")
@@ -245,7 +296,7 @@ def plot_curve(
 
 
 def markdown(args: argparse.Namespace, sizes: dict, ours: dict, theirs: dict | None,
-             curve: list[tuple[int, float, int]], command: str) -> str:  # fmt: skip
+             curve: list[tuple[int, float, int, str]], command: str) -> str:  # fmt: skip
     lines = [
         "# molfit SchNet vs schnetpack 2.1.1 SchNet (QM9 U0, CPU)",
         "",
@@ -271,8 +322,11 @@ def markdown(args: argparse.Namespace, sizes: dict, ours: dict, theirs: dict | N
         lines += ["", f"Time ratio molfit / schnetpack: {ours['epoch_s_mean'] / spk_epoch:.2f}"]
     if curve:
         lines += ["", "Learning curve (molfit SchNet, same test set):", ""]
-        lines += ["| training molecules | epochs | test MAE (meV) |", "| ---: | ---: | ---: |"]
-        lines += [f"| {n} | {e} | {m:.1f} |" for n, m, e in sorted(curve)]
+        lines += ["| training molecules | epochs | optimizer steps | test MAE (meV) |",
+                  "| ---: | ---: | ---: | ---: |"]  # fmt: skip
+        runs = {(n, e): m for n, m, e, _ in curve}  # the full run belongs to both modes
+        for (n, e), m in sorted(runs.items()):
+            lines.append(f"| {n} | {e} | {-(-n // args.batch_size) * e} | {m:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -285,35 +339,38 @@ def main(argv: list[str] | None = None) -> None:
     data = args.out / "qm9_subset.npz"
     sizes = write_subset(args, data)
     spk_result = args.out / "schnetpack.json"
+    spk_settings = run_settings(args, sizes["train"], args.epochs)
+    theirs = None if args.skip_schnetpack else reuse(args, spk_result, spk_settings)
     background = None
-    if args.parallel and not args.skip_schnetpack:  # schnetpack on the cores after molfit's
+    if args.parallel and not args.skip_schnetpack and theirs is None:
+        # schnetpack on the cores after molfit's, while molfit trains
         background = _start(schnetpack_cmd(args, data, spk_result), args.threads, args.threads)
     ours = molfit_once(args, data, sizes["train"], args.out / "molfit.json")
-    curve: list[tuple[int, float, int]] = []
-    sizes_curve = [int(s) for s in args.curve.split(",") if s.strip()]
-    for n in sizes_curve:
+    curve: list[tuple[int, float, int, str]] = []
+    modes = ["epochs", "steps"] if args.curve_mode == "both" else [args.curve_mode]
+    for n in [int(v) for v in args.curve.split(",") if v.strip()]:
         if n > sizes["train"]:
             print(f"skipping learning-curve size {n} > --n-train {sizes['train']}")
             continue
-        epochs = args.epochs
-        if args.curve_equal_steps:
-            epochs = max(1, round(args.epochs * sizes["train"] / n))
-        r = ours if n == sizes["train"] else molfit_once(
-            args, data, n, args.out / f"molfit_n{n}.json", epochs
-        )  # fmt: skip
-        curve.append((n, r["test_mae_meV"], epochs))
-    theirs = None
+        for mode in modes:
+            epochs = args.epochs
+            if mode == "steps":
+                epochs = max(1, round(args.epochs * sizes["train"] / n))
+            r = ours if n == sizes["train"] else molfit_once(
+                args, data, n, args.out / f"molfit_n{n}_e{epochs}.json", epochs
+            )  # fmt: skip
+            curve.append((n, r["test_mae_meV"], epochs, mode))
     if background is not None:
         if background.wait() != 0:
             raise SystemExit(f"schnetpack's run failed (exit {background.returncode})")
-        theirs = json.loads(spk_result.read_text())
-    elif not args.skip_schnetpack:
+        theirs = stamp(spk_result, spk_settings)
+    elif not args.skip_schnetpack and theirs is None:
         _run(schnetpack_cmd(args, data, spk_result), args.threads)
-        theirs = json.loads(spk_result.read_text())
+        theirs = stamp(spk_result, spk_settings)
     if curve:
         png = args.out / "qm9_learning_curve.png"
-        steps = "equal steps" if args.curve_equal_steps else f"{args.epochs} epochs"
-        title = f"QM9 U0, SchNet {args.n_features}x{args.n_interactions}, {steps}"
+        title = (f"QM9 U0, SchNet {args.n_features} features x {args.n_interactions}, "
+                 f"full run {args.epochs} epochs")  # fmt: skip
         point = None if theirs is None else (sizes["train"], theirs["test_mae_meV"])
         plot_curve(curve, png, title, point)
         if args.docs_figure:

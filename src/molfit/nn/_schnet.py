@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from molfit.nn._atomistic import ShiftedSoftplus, as_neighbor_list
+from molfit.nn._atomistic import ShiftedSoftplus, as_neighbor_list, xavier_init_
 from molfit.nn._radial import GaussianRBF, cosine_cutoff
 from molfit.represent import NeighborList
 
@@ -71,6 +71,7 @@ class SchNet(nn.Module):
             for block in blocks[1:]:
                 block.filter_net = blocks[0].filter_net
         self.interactions = nn.ModuleList(blocks)
+        xavier_init_(self.interactions)  # as SchNetPack: see xavier_init_
 
     def forward(
         self,

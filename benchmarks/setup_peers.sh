@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create the peers' virtualenvs used by the comparison benchmarks, each with torch pinned to the
+# project's CPU build: benchmarks/.venvs/chemprop (chemprop 2.3.1) and
+# benchmarks/.venvs/schnetpack (schnetpack 2.1.1; installed --no-deps because it pins
+# sympy<=1.12, which torch 2.13 cannot use, so its run-time dependencies are listed here).
+# Usage: bash benchmarks/setup_peers.sh [chemprop] [schnetpack]   (both when none is named)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venvs="$here/.venvs"
+mkdir -p "$venvs"
+constraints="$venvs/constraints.txt"
+echo "torch==2.13.0" > "$constraints"
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(chemprop schnetpack)
+
+for peer in "${want[@]}"; do
+  venv="$venvs/$peer"
+  [ -x "$venv/bin/python" ] || python -m venv "$venv"
+  pip=("$venv/bin/python" -m pip install -q -c "$constraints")
+  "${pip[@]}" torch==2.13.0
+  case "$peer" in
+    chemprop)
+      "${pip[@]}" chemprop==2.3.1 ;;
+    schnetpack)
+      "${pip[@]}" "sympy==1.14.*" "numpy>=2" ase h5py pyyaml hydra-core hydra-colorlog \
+        "pytorch-lightning>=2" torchmetrics rich fasteners dirsync torch-ema "matscipy>=1.1" \
+        tensorboard tensorboardX tqdm protobuf
+      "${pip[@]}" --no-deps schnetpack==2.1.1 ;;
+    *)
+      echo "unknown peer '$peer' (expected chemprop or schnetpack)" >&2; exit 2 ;;
+  esac
+  echo "$peer: $("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$peer'))")"
+done
