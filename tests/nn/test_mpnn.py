@@ -99,3 +99,44 @@ def test_mean_variance_head_gives_positive_variance() -> None:
     assert out.shape == (3, 3, 2)
     assert (out[..., 1] > 0).all()
     assert np.isfinite(out.detach().numpy()).all()
+
+
+def test_bucket_sizes_bound_padding_and_distinct_shapes() -> None:
+    from molfit.nn._mpnn import bucket_size
+
+    sizes = [bucket_size(n) for n in range(1, 20_000)]
+    assert all(n <= s <= max(n + 1, int(n * 1.125) + 1) for n, s in enumerate(sizes, 1))
+    # bond counts of 64-molecule batches span ~2,000-6,000: a handful of shapes, not thousands
+    assert len({bucket_size(n) for n in range(2_000, 6_000)}) <= 14
+
+
+def test_padded_graph_gives_the_same_atoms_and_gradients() -> None:
+    """The padding used under bf16 autocast changes neither real outputs nor gradients."""
+    from molfit.nn._mpnn import _pad_graph
+
+    torch.manual_seed(0)
+    mp = BondMessagePassing(FEAT.atom_dim, FEAT.bond_dim, hidden=16, depth=3)
+    b = collate_graphs([FEAT(s) for s in ("CC(=O)Oc1ccccc1C(=O)O", "C1CC1N", "O=C=O")])
+    plain = mp(b.x, b.edge_index, b.edge_attr, b.rev_index)
+    grads = torch.autograd.grad(plain.square().sum(), list(mp.parameters()))
+    px, pei, pea, prev = _pad_graph(b.x, b.edge_index, b.edge_attr, b.rev_index)
+    assert px.shape[0] > b.x.shape[0] and pei.shape[1] >= b.edge_index.shape[1]
+    assert torch.equal(prev[prev], torch.arange(len(prev)))  # still an involution
+    padded = mp(px, pei, pea, prev)[: b.x.shape[0]]
+    torch.testing.assert_close(padded, plain, rtol=1e-6, atol=1e-6)
+    for g_pad, g in zip(
+        torch.autograd.grad(padded.square().sum(), list(mp.parameters())), grads, strict=True
+    ):
+        torch.testing.assert_close(g_pad, g, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_autocast_keeps_predictions_close_to_float32() -> None:
+    torch.manual_seed(0)
+    net = DMPNN(FEAT.atom_dim, FEAT.bond_dim, n_tasks=1, hidden=32).eval()
+    b = collate_graphs([FEAT(s) for s in ("CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC", "c1ccncc1")])
+    with torch.no_grad():
+        ref = net(b)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = net(b).float()
+    assert low.shape == ref.shape == (3, 1)
+    torch.testing.assert_close(low, ref, rtol=0.05, atol=0.02)

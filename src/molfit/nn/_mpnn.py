@@ -37,6 +37,53 @@ from molfit.nn._heads import make_head
 AGGREGATIONS = ("mean", "sum", "norm")
 
 
+def bucket_size(n: int, per_octave: int = 8) -> int:
+    """``n`` rounded up to one of ``per_octave`` sizes per power of two (at most 1/8 more).
+
+    oneDNN's bfloat16 matrix kernels (AMX, AVX-512 BF16) are generated for each new shape; with
+    batches of a few thousand bonds every batch has a new shape, so uncached kernel generation
+    cost more than the products themselves. Padding rows to these buckets keeps the number of
+    distinct shapes near ``per_octave`` per doubling of batch size, and the kernels cached.
+    """
+    if n <= 2 * per_octave:
+        return max(n, 1)
+    step = 1 << max(0, n.bit_length() - 1 - per_octave.bit_length() + 1)
+    return -(-n // step) * step
+
+
+def _low_precision_autocast() -> bool:
+    """Whether CPU autocast to a 16-bit type is active (the case :func:`bucket_size` serves)."""
+    return torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") in (
+        torch.bfloat16,
+        torch.float16,
+    )
+
+
+def _pad_graph(
+    x: torch.Tensor,
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor,
+    rev_index: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Append zero-feature padding atoms and padding bonds up to :func:`bucket_size` rows.
+
+    Padding bonds join padding atoms only (each its own reverse), so nothing flows between them
+    and the real graph: real atoms' outputs are exactly those of the unpadded graph, and the
+    padding rows, sliced off by the caller, receive no gradient.
+    """
+    n_atoms, n_edges = x.shape[0], edge_index.shape[1]
+    n_pad_atoms = bucket_size(n_atoms + 1) - n_atoms  # at least one padding atom
+    n_pad_edges = bucket_size(n_edges) - n_edges
+    x = torch.cat([x, x.new_zeros(n_pad_atoms, x.shape[1])])
+    if n_pad_edges:
+        pad_atom = torch.full((2, n_pad_edges), n_atoms, dtype=edge_index.dtype)
+        edge_index = torch.cat([edge_index, pad_atom.to(edge_index.device)], dim=1)
+        edge_attr = torch.cat([edge_attr, edge_attr.new_zeros(n_pad_edges, edge_attr.shape[1])])
+        own = torch.arange(n_edges, n_edges + n_pad_edges, device=rev_index.device)
+        rev_index = torch.cat([rev_index, own.to(rev_index.dtype)])
+    return x, edge_index, edge_attr, rev_index
+
+
 def aggregate(
     h: torch.Tensor, batch: torch.Tensor, num_graphs: int, how: str = "mean", norm: float = 100.0
 ) -> torch.Tensor:
@@ -63,6 +110,9 @@ class BondMessagePassing(nn.Module):
         hidden: width of the messages and atom vectors (ChemProp: 300).
         depth: message-passing depth (ChemProp: 3, i.e. ``depth - 1`` message updates).
         dropout: dropout on messages and atom vectors.
+
+    Under CPU autocast to bfloat16 the batch is padded to bucketed sizes first (see
+    :func:`bucket_size`); the result is the same, the 16-bit kernels are reused across batches.
     """
 
     def __init__(
@@ -86,6 +136,9 @@ class BondMessagePassing(nn.Module):
         rev_index: torch.Tensor,
     ) -> torch.Tensor:
         """Atom hidden vectors ``(n_atoms, hidden)``; shapes as in the module docstring."""
+        n_real = x.shape[0]
+        if _low_precision_autocast():
+            x, edge_index, edge_attr, rev_index = _pad_graph(x, edge_index, edge_attr, rev_index)
         src, dst = edge_index[0], edge_index[1]
         n_atoms, n_atom = x.shape
         # W_i [x_v || e_vw] = (W_x x)_v + W_e e_vw: the atom part is computed once per atom,
@@ -101,7 +154,8 @@ class BondMessagePassing(nn.Module):
             m = torch.index_select(incoming, 0, src) - torch.index_select(h, 0, rev_index)
             h = self.dropout(torch.relu(torch.addmm(h0, m, w_h)))  # h0 + W_h m in one call
         incoming = h.new_zeros(n_atoms, h.shape[1]).index_add_(0, dst, h)
-        return self.dropout(torch.relu(self.W_o(torch.cat([x, incoming], dim=1))))
+        out = self.dropout(torch.relu(self.W_o(torch.cat([x, incoming], dim=1))))
+        return out[:n_real]
 
 
 class DMPNN(nn.Module):
