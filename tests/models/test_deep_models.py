@@ -40,6 +40,23 @@ def test_regression_learns_and_round_trips(name, freesolv, tmp_path) -> None:
     np.testing.assert_array_equal(again.predict(smiles), pred)
 
 
+def test_dmpnn_saved_under_an_older_network_revision_is_refused(freesolv, tmp_path) -> None:
+    import json
+
+    from molfit.errors import InputError
+
+    smiles, _, n_count = freesolv
+    model = get_model("dmpnn", **{**TINY, "epochs": 1, "hidden": 8, "val_fraction": 0})
+    save_model(model.fit(smiles[:20], n_count[:20]), tmp_path / "m")
+    config_path = tmp_path / "m" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["fitted"]["network_revision"] == 2
+    del config["fitted"]["network_revision"]  # as written by molfit before revision 2
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(InputError, match="network revision 1"):
+        load_model(tmp_path / "m")
+
+
 def test_multitask_with_missing_labels(freesolv) -> None:
     smiles, dg, n_count = freesolv
     Y = np.column_stack([dg, n_count])

@@ -16,8 +16,9 @@ def _reference_message_passing(mp: BondMessagePassing, x, edge_index, edge_attr)
     """The D-MPNN equations written as explicit loops over directed bonds."""
     src, dst = edge_index.tolist()
     n_edges = len(src)
-    h0 = [torch.relu(mp.W_i(torch.cat([x[src[e]], edge_attr[e]]))) for e in range(n_edges)]
-    h = list(h0)
+    # the skip term is W_i's output before the ReLU (ChemProp's code), not h0 itself
+    a = [mp.W_i(torch.cat([x[src[e]], edge_attr[e]])) for e in range(n_edges)]
+    h = [torch.relu(a_e) for a_e in a]
     for _ in range(mp.depth - 1):
         new = []
         for e in range(n_edges):
@@ -27,7 +28,7 @@ def _reference_message_passing(mp: BondMessagePassing, x, edge_index, edge_attr)
                 (h[k] for k in range(n_edges) if dst[k] == v and src[k] != w),
                 torch.zeros(mp.hidden),
             )
-            new.append(torch.relu(h0[e] + mp.W_h(m)))
+            new.append(torch.relu(a[e] + mp.W_h(m)))
         h = new
     atoms = []
     for v in range(x.shape[0]):

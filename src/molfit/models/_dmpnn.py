@@ -11,8 +11,14 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from molfit.errors import InputError
 from molfit.models._deep import DeepGraphModel
 from molfit.models._registry import register_model
+
+# Revision of the network's equations, saved with every model. Revision 2: the update's skip term
+# is W_i's output before its ReLU (ChemProp's code); revision 1 (molfit before 2026-12-01) added
+# the rectified h0, so its weights mean something else under today's equations.
+NETWORK_REVISION = 2
 
 
 class DMPNNModel(DeepGraphModel):
@@ -83,6 +89,19 @@ class DMPNNModel(DeepGraphModel):
         self.n_jobs = n_jobs
         self.checkpoint_dir = checkpoint_dir
         self.precision = precision
+
+    def _fitted_meta(self) -> dict[str, Any]:
+        return {**super()._fitted_meta(), "network_revision": NETWORK_REVISION}
+
+    def _restore_fitted(self, meta: dict[str, Any]) -> None:
+        revision = meta.get("network_revision", 1)
+        if revision != NETWORK_REVISION:
+            raise InputError(
+                f"this D-MPNN was saved with network revision {revision}; this molfit computes "
+                f"revision {NETWORK_REVISION} (the update's skip term changed), so its weights "
+                "would give different predictions: train it again"
+            )
+        super()._restore_fitted(meta)
 
     def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
         from molfit.nn import DMPNN
