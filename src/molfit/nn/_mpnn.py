@@ -14,10 +14,10 @@ The model reads in one line as ``predictor(aggregate(message_passing(G)))``. Wit
     z_G &= \\mathrm{aggregate}_{v \\in G}(h_v) \\;\\|\\; d_G                          \\\\
     \\hat y &= \\mathrm{FFN}(z_G)
 
-The skip term ``a_vw`` is the input product before its ReLU, as in ChemProp's code (v1 and
-v2; the v2 docstring writes ``h^0`` there): with the rectified ``h^0`` instead, the negative part
-of the input is lost at every update, and on B3DB that cost 0.009 ROC-AUC against chemprop over
-four seeds (``benchmarks/RESULTS.md``).
+The skip term ``a_vw`` is the input product before its ReLU, as in ChemProp 2.3.1's code
+(``BondMessagePassing.update``; its docstring writes ``h^0`` there). With the rectified ``h^0``
+instead, the negative part of the input is lost at every update; on B3DB that cost 0.009
+ROC-AUC against chemprop over four seeds (``benchmarks/RESULTS.md``).
 
 Messages live on directed bonds so a message never flows straight back to the atom it came from
 (the ``- h_{wv}`` term, using ``rev_index``: edge ``e``'s reverse). ``aggregate`` is the mean, the
