@@ -56,7 +56,7 @@ def bucket_size(n: int, per_octave: int = 8) -> int:
         raise ValueError(f"per_octave must be a power of two, got {per_octave}")
     if n <= 2 * per_octave:
         return max(n, 1)
-    step = 1 << max(0, n.bit_length() - 1 - per_octave.bit_length() + 1)
+    step = 1 << (n.bit_length() - per_octave.bit_length())  # >= 2 since n > 2 * per_octave
     return -(-n // step) * step
 
 
@@ -85,11 +85,13 @@ def _pad_graph(
     n_pad_edges = bucket_size(n_edges) - n_edges
     x = torch.cat([x, x.new_zeros(n_pad_atoms, x.shape[1])])
     if n_pad_edges:
-        pad_atom = torch.full((2, n_pad_edges), n_atoms, dtype=edge_index.dtype)
-        edge_index = torch.cat([edge_index, pad_atom.to(edge_index.device)], dim=1)
+        pad_atom = edge_index.new_full((2, n_pad_edges), n_atoms)
+        edge_index = torch.cat([edge_index, pad_atom], dim=1)
         edge_attr = torch.cat([edge_attr, edge_attr.new_zeros(n_pad_edges, edge_attr.shape[1])])
-        own = torch.arange(n_edges, n_edges + n_pad_edges, device=rev_index.device)
-        rev_index = torch.cat([rev_index, own.to(rev_index.dtype)])
+        own = torch.arange(
+            n_edges, n_edges + n_pad_edges, dtype=rev_index.dtype, device=rev_index.device
+        )
+        rev_index = torch.cat([rev_index, own])
     return x, edge_index, edge_attr, rev_index
 
 
