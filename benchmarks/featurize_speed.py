@@ -38,9 +38,9 @@ import rdkit
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from molfit.represent._fingerprints import ECFP
-from molfit.represent._graph import GraphFeaturizer
-from molfit.represent._smiles import parse_many
+from molfit.chem._fingerprints import ECFP
+from molfit.chem._graph import GraphFeaturizer
+from molfit.chem._smiles import parse_many
 
 ROOT = Path(__file__).resolve().parent
 CHEMPROP_PYTHON = ROOT / ".venvs" / "chemprop" / "bin" / "python"

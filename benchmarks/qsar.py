@@ -25,8 +25,8 @@ import pandas as pd
 
 from molfit.data import load
 from molfit.data.split import Split
-from molfit.evaluate._workflow import train_run
 from molfit.models import ExtraTreesModel
+from molfit.workflows._pipeline import train_run
 
 OUT = Path(__file__).resolve().parent / "out" / "qsar"
 CASES = {

@@ -2,7 +2,7 @@
 
 Layers, lowest first (a layer never imports a higher one)::
 
-    molfit.data  ->  molfit.represent  ->  molfit.models  ->  molfit.train
+    molfit.data  ->  molfit.chem  ->  molfit.models  ->  molfit.train
                  ->  molfit.evaluate   ->  molfit.apply   ->  molfit.cli
 """
 

@@ -175,7 +175,7 @@ def test_train_from_an_extxyz_file_names_frames(tmp_path):
 
 
 def test_default_readout_follows_the_target():
-    from molfit.evaluate._workflow3d import default_readout
+    from molfit.workflows._structures import default_readout
 
     assert default_readout(["mu"]) == "dipole"
     assert default_readout(["gap"]) == "mean"

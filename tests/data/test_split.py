@@ -13,6 +13,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
+from molfit.chem import ECFP, max_tanimoto, tanimoto_matrix
 from molfit.data.split import (
     Split,
     butina_clusters,
@@ -26,7 +27,6 @@ from molfit.data.split import (
     temporal_split,
 )
 from molfit.errors import InputError
-from molfit.represent import ECFP, max_tanimoto, tanimoto_matrix
 
 PARTS = ("train", "valid", "test")
 # read the file directly: importing the B3DB package parses every table it ships

@@ -128,7 +128,7 @@ def test_bad_input_is_named(freesolv) -> None:
 
 
 def test_conformal_intervals_on_top(freesolv) -> None:
-    from molfit.evaluate._calibrated import CalibratedModel
+    from molfit.uncertainty._calibrated import CalibratedModel
 
     smiles, dg, _ = freesolv
     cm = CalibratedModel(get_model("dmpnn", ensemble=2, **TINY), coverage=0.8, method="split")

@@ -11,9 +11,9 @@ from scipy.spatial.transform import Rotation
 
 from molfit.data._qm9 import load_qm9
 from molfit.models import load_model, save_model
-from molfit.models._batch3d import collate_structures, structure_items
 from molfit.models._geometric import DimeNetPPModel, PaiNNModel, SchNetModel
-from molfit.represent._neighbors import neighbor_list
+from molfit.structures._batch import collate_structures, structure_items
+from molfit.structures._neighbors import neighbor_list
 
 TINY = dict(n_features=16, n_interactions=2, n_rbf=8, batch_size=10, progress_bar=False)
 

@@ -110,7 +110,7 @@ def test_trees_match_scikit_learn(freesolv) -> None:
     """The rebuilt-tree prediction path gives scikit-learn's own forest prediction."""
     from sklearn.ensemble import ExtraTreesRegressor
 
-    from molfit.represent import ecfp
+    from molfit.chem import ecfp
 
     smiles, y = freesolv
     ours = ExtraTreesModel(n_estimators=10, seed=3).fit(smiles[:200], y[:200])

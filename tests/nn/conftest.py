@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from molfit.represent import conformer_geometry
+from molfit.structures import conformer_geometry
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 ETHANOL = "CCO"

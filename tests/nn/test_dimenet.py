@@ -10,7 +10,7 @@ from ase.build import bulk
 from scipy.special import eval_legendre, spherical_jn
 
 from molfit.nn import Atomwise, DimeNetPP, SchNet, forces
-from molfit.nn._dimenet import (
+from molfit.nn.atomistic._dimenet import (
     legendre,
     polynomial_envelope,
     spherical_bessel,
@@ -18,7 +18,7 @@ from molfit.nn._dimenet import (
     triplet_cosines,
     triplets,
 )
-from molfit.represent import neighbor_list
+from molfit.structures import neighbor_list
 
 
 class Energy(torch.nn.Module):

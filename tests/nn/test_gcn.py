@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from molfit.chem._graph import GraphFeaturizer, collate_graphs
 from molfit.nn import GCN
-from molfit.represent._graph import GraphFeaturizer, collate_graphs
 
 FEAT = GraphFeaturizer()
 

@@ -15,7 +15,7 @@ from molfit.nn import (
     cosine_cutoff,
     forces,
 )
-from molfit.represent import neighbor_list
+from molfit.structures import neighbor_list
 
 
 class Energy(torch.nn.Module):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from molfit.chem._graph import GraphFeaturizer, collate_graphs
 from molfit.nn import DMPNN, BondMessagePassing, aggregate
-from molfit.represent._graph import GraphFeaturizer, collate_graphs
 
 FEAT = GraphFeaturizer()
 

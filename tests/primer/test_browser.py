@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from molfit.apply.primer import (
+from molfit.chem import ecfp
+from molfit.primer import (
     PRIMER_LOSS,
     Network,
     PropertyModel,
@@ -28,8 +29,7 @@ from molfit.apply.primer import (
     neuron,
     polynomial_fit,
 )
-from molfit.apply.primer._pinn import _pinn_fit_cached
-from molfit.represent import ecfp
+from molfit.primer._pinn import _pinn_fit_cached
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

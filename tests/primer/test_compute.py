@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from molfit.apply.primer import (
+from molfit.chem import ecfp
+from molfit.errors import InputError, InvalidMoleculeError
+from molfit.primer import (
     ASPIRIN,
     PRIMER_LOSS,
     Network,
@@ -26,9 +28,7 @@ from molfit.apply.primer import (
     pinn_fit,
     polynomial_fit,
 )
-from molfit.apply.primer._pinn import _pinn_fit_cached
-from molfit.errors import InputError, InvalidMoleculeError
-from molfit.represent import ecfp
+from molfit.primer._pinn import _pinn_fit_cached
 
 # --- reference implementations of the in-page demos ---------------------------------------------
 

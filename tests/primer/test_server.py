@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from molfit.apply.primer import create_server, polynomial_fit
+from molfit.primer import create_server, polynomial_fit
 
 
 @pytest.fixture(scope="module")

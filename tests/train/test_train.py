@@ -7,8 +7,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from molfit.chem._graph import GraphFeaturizer, collate_graphs
 from molfit.nn import DMPNN
-from molfit.represent._graph import GraphFeaturizer, collate_graphs
 from molfit.train import (
     BEST_WEIGHTS_FILE,
     PredictorModule,

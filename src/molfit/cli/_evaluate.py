@@ -25,7 +25,7 @@ def evaluate(
 ) -> None:
     """Accuracy, interval coverage and calibration of a run's model on new labelled data."""
     from molfit.cli._train import print_metrics
-    from molfit.evaluate._workflow import evaluate_run, load_run_model
+    from molfit.workflows import evaluate_run, load_run_model
 
     task = load_run_model(run_dir).task_
     metrics = evaluate_run(run_dir, data, smiles_column=smiles_column, targets=target or None)

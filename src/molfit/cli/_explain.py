@@ -21,8 +21,8 @@ def explain(
     steps: Annotated[int, typer.Option(help="Integrated-gradients interpolation steps.")] = 64,
 ) -> None:
     """Atom attributions (integrated gradients) of one prediction: `molfit explain RUN "CCO"`."""
-    from molfit.apply._attribution import explain as explain_molecule
-    from molfit.represent import to_mol
+    from molfit.chem import to_mol
+    from molfit.explain import explain as explain_molecule
 
     model = _load(run_dir)
     weights, value = explain_molecule(
@@ -41,8 +41,8 @@ def _load(run_dir: Path):
     import json
 
     from molfit.errors import InputError
-    from molfit.evaluate._workflow import load_run_model
     from molfit.models import load_model
+    from molfit.workflows import load_run_model
 
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run directory")

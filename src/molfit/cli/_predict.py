@@ -25,7 +25,7 @@ def predict(
     ] = None,
 ) -> None:
     """Predict every input row; unparseable rows get an error message, the rest a prediction."""
-    from molfit.evaluate._workflow import predict_file
+    from molfit.workflows import predict_file
 
     table = predict_file(run_dir, input, out, smiles_column=smiles_column)
     failed = table[table["error"] != ""]

@@ -19,7 +19,7 @@ def primer(
     ] = False,
 ) -> None:
     """Serve the primer (slides + 8 live demos) locally; works offline. Ctrl-C stops it."""
-    from molfit.apply.primer import serve
+    from molfit.primer import serve
 
     try:
         serve(port, open_browser=not no_browser)

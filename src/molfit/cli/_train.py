@@ -99,7 +99,7 @@ def train(
     ] = None,
 ) -> None:
     """Train a model with calibrated uncertainty: `molfit train b3db`."""
-    from molfit.evaluate._workflow import train_run
+    from molfit.workflows import train_run
 
     if task is not None and task not in ("regression", "classification"):
         raise InputError(f"--task must be regression or classification, got {task!r}")
@@ -138,7 +138,7 @@ def train(
         limit=limit,
     )
     if split is None:
-        from molfit.evaluate._workflow3d import is_structure_model
+        from molfit.workflows import is_structure_model
 
         split = "random" if is_structure_model(model) else "scaffold"
     typer.echo(f"test metrics ({result.task}, {split} split, seed {seed}):")

@@ -10,11 +10,17 @@ Units follow docs/design.md: positions Å, energies eV, dipoles Debye, polarizab
 from molfit.data._cache import cache_dir
 from molfit.data._dataset import Dataset, DatasetInfo, TargetInfo, Task
 from molfit.data._qm9 import ATOMREF_HARTREE
-from molfit.data._read_xyz import read_structures
-from molfit.data._readers import read, read_table, validate_smiles
+from molfit.data._readers import (
+    find_smiles_column,
+    read,
+    read_input_table,
+    read_structures,
+    read_table,
+    validate_smiles,
+)
 from molfit.data._registry import info, list_datasets, load
-from molfit.data._report import InputReport
-from molfit.data._structures import Structures
+from molfit.errors import InputReport
+from molfit.structures import Structures
 
 __all__ = [
     "ATOMREF_HARTREE",
@@ -25,10 +31,12 @@ __all__ = [
     "TargetInfo",
     "Task",
     "cache_dir",
+    "find_smiles_column",
     "info",
     "list_datasets",
     "load",
     "read",
+    "read_input_table",
     "read_structures",
     "read_table",
     "validate_smiles",

@@ -9,9 +9,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from molfit.data._report import InputReport
-from molfit.data._structures import Structures
-from molfit.errors import InputError
+from molfit.errors import InputError, InputReport
+from molfit.structures import Structures
 
 Task = Literal["classification", "regression"]
 

@@ -21,8 +21,8 @@ import pandas as pd
 
 from molfit.data._cache import cache_dir, read_npz, source_key, write_npz_atomic
 from molfit.data._dataset import Dataset, DatasetInfo, TargetInfo
-from molfit.data._structures import Structures
 from molfit.errors import InputError
+from molfit.structures import Structures
 
 FORMAT_VERSION = 1
 PACKAGE = "qm9pack"

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from molfit.data._dataset import Dataset
-from molfit.data._report import InputReport
-from molfit.errors import InputError, InvalidMoleculeError, RowIssue
+from molfit.errors import InputError, InputReport, InvalidMoleculeError, RowIssue, check_file
+from molfit.structures import XYZ_SUFFIXES
 
 SMILES_NAMES = (
     "smiles",
@@ -34,7 +34,6 @@ TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 SMILES_SUFFIXES = (".smi", ".smiles", ".ism", ".can")
 SDF_SUFFIXES = (".sdf", ".sd")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-XYZ_SUFFIXES = (".xyz", ".extxyz")
 
 
 def _suffix(path: Path) -> str:
@@ -42,15 +41,6 @@ def _suffix(path: Path) -> str:
     if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zst") and len(suffixes) > 1:
         return suffixes[-2]
     return suffixes[-1] if suffixes else ""
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
 
 
 def read(path: str | Path, **options: Any) -> Dataset:
@@ -62,8 +52,6 @@ def read(path: str | Path, **options: Any) -> Dataset:
     path = Path(path)
     suffix = _suffix(path)
     if suffix in XYZ_SUFFIXES:
-        from molfit.data._read_xyz import read_structures
-
         return read_structures(path, **options)
     known = (*TABLE_SUFFIXES, *PARQUET_SUFFIXES, *SMILES_SUFFIXES, *SDF_SUFFIXES)
     if suffix not in known:
@@ -104,7 +92,7 @@ def read_table(
             ones), or, with ``strict``, the first bad row (file, row, input and reason).
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     suffix = _suffix(path)
     pre_issues: dict[int, RowIssue] = {}
     if suffix in SDF_SUFFIXES:
@@ -196,7 +184,7 @@ def _read_sdf(path: Path, strict: bool) -> tuple[pd.DataFrame, dict[int, RowIssu
     """SDF records as rows: SMILES from the structure, SD fields as string columns."""
     from rdkit import Chem
 
-    from molfit.represent import canonical_smiles  # noqa: F401  (keeps RDKit logging quiet)
+    from molfit.chem import canonical_smiles  # noqa: F401  (keeps RDKit logging quiet)
 
     rows: list[dict[str, str]] = []
     issues: dict[int, RowIssue] = {}
@@ -397,7 +385,7 @@ def validate_smiles(
     Returns:
         ``(keep, report)``: ``keep`` is an ``int64`` array of 0-based good rows.
     """
-    from molfit.represent import parse_smiles
+    from molfit.chem import parse_smiles
 
     extra_issues = extra_issues or {}
     pre_issues = pre_issues or {}
@@ -425,3 +413,72 @@ def validate_smiles(
             keep.append(i)
     report = InputReport(source=source, n_rows=len(smiles), n_ok=len(keep), issues=issues)
     return np.asarray(keep, dtype=np.int64), report
+
+
+def read_structures(path: str | Path, *, strict: bool = False) -> Dataset:
+    """Read an XYZ or extended-XYZ file into a :class:`Dataset` with ``structures``.
+
+    The ``frame`` table has one row per structure (``frame`` = 1-based frame number in the file,
+    ``formula``, ``n_atoms``, ``energy`` in eV when any frame has one, and other scalar
+    ``key=value`` entries); ``target_columns`` is ``["energy"]`` when energies are present.
+    See :func:`molfit.structures.read_frames` for the frame-level report.
+    """
+    from molfit.structures import read_frames
+
+    structures, frame, report = read_frames(path, strict=strict)
+    targets = ["energy"] if "energy" in frame.columns else []
+    return Dataset(
+        info=None,
+        frame=frame,
+        target_columns=targets,
+        task="regression",
+        structures=structures,
+        report=report,
+    )
+
+
+def find_smiles_column(frame: pd.DataFrame, column: str | None, source: str) -> str:
+    """The SMILES column of ``frame``: ``column`` if given (checked), else the first named
+    ``smiles``, ``canonical_smiles`` or ``smi`` (any case)."""
+    if column is not None:
+        if column not in frame.columns:
+            raise InputError(f"{source}: no column {column!r}; columns: {list(frame.columns)}")
+        return column
+    for c in frame.columns:
+        if str(c).strip().lower() in ("smiles", "canonical_smiles", "smi"):
+            return c
+    raise InputError(
+        f"{source}: no SMILES column found; name it with --smiles-column (columns: "
+        f"{list(frame.columns)})"
+    )
+
+
+def read_input_table(path: str | Path) -> pd.DataFrame:
+    """Read the rows to predict, keeping every row (bad SMILES are reported, not dropped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+            header = "infer"
+            if path.suffix.lower() in (".smi", ".txt"):
+                sep, header = r"\s+", None
+            frame = pd.read_csv(path, sep=sep, header=header, dtype=str, keep_default_na=False)
+            if header is None:
+                frame = frame.rename(columns={0: "smiles"})
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError:
+        if header is None:
+            raise InputError(f"{path}: cannot read as a SMILES file") from None
+        # a row with the wrong number of fields: keep it (empty) and say why in its error cell
+        frame, issues = _read_ragged(path, sep, strict=False)
+        frame.attrs["row_errors"] = {row: issue.reason for row, issue in issues.items()}
+    if len(frame) == 0:
+        raise InputError(f"{path}: no data rows")
+    return frame

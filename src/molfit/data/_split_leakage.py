@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from rdkit import Chem, DataStructs
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from molfit.represent import ECFP, MolLike, max_tanimoto, to_mols
+from molfit.chem import ECFP, MolLike, max_tanimoto, to_mols
 
 LEAKAGE_RADIUS = 2
 LEAKAGE_BITS = 2048

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
+from molfit.chem import ECFP, MolLike, to_mols
 from molfit.data._split_cluster import butina_clusters
 from molfit.data._split_core import (
     Split,
@@ -30,7 +31,6 @@ from molfit.data._split_leakage import (
     murcko_scaffold,
 )
 from molfit.errors import InputError
-from molfit.represent import ECFP, MolLike, to_mols
 
 METHODS = ("random", "scaffold", "temporal", "cluster", "stratified")
 

@@ -1,13 +1,5 @@
-"""Metrics, conformal uncertainty, probability calibration, applicability domain and reports."""
+"""Metrics of accuracy and calibration, figures, and self-contained HTML reports."""
 
-from molfit.evaluate._calibrated import CalibratedModel
-from molfit.evaluate._conformal import (
-    ProbabilityCalibrator,
-    conformal_quantile,
-    cv_plus_interval,
-    prediction_sets,
-)
-from molfit.evaluate._domain import ApplicabilityDomain, nearest_neighbour_similarity
 from molfit.evaluate._metrics import (
     classification_metrics,
     expected_calibration_error,
@@ -20,23 +12,28 @@ from molfit.evaluate._metrics import (
     set_metrics,
     uncertainty_metrics,
 )
+from molfit.evaluate._report import (
+    classification_figures,
+    leakage_figure,
+    parity_figures,
+    regression_figures,
+    write_report,
+)
 
 __all__ = [
-    "ApplicabilityDomain",
-    "CalibratedModel",
-    "ProbabilityCalibrator",
+    "classification_figures",
     "classification_metrics",
-    "conformal_quantile",
-    "cv_plus_interval",
     "expected_calibration_error",
     "gaussian_nll",
     "interval_coverage",
+    "leakage_figure",
     "mean_interval_width",
     "miscalibration_area",
-    "nearest_neighbour_similarity",
-    "prediction_sets",
+    "parity_figures",
     "regression_calibration_curve",
+    "regression_figures",
     "regression_metrics",
     "set_metrics",
     "uncertainty_metrics",
+    "write_report",
 ]

@@ -9,10 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -20,10 +16,18 @@ from molfit.evaluate._metrics import regression_calibration_curve
 from molfit.models import Prediction
 
 
-def _png(fig: plt.Figure) -> str:
+def _subplots(*grid: int, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure drawn by the Agg canvas alone: pyplot's global backend is never touched, so
+    importing or using molfit leaves a user's matplotlib set-up as it was."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid)
+
+
+def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -40,7 +44,7 @@ def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> di
     mean, lower, upper = col(pred.mean), col(pred.lower), col(pred.upper)
     yt, m, lo, hi, sim = _labelled(y, mean, lower, upper, pred.similarity)
     figs = {}
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _subplots(figsize=(4.5, 4.5))
     ax.errorbar(yt, m, yerr=[m - lo, hi - m], fmt="none", ecolor="0.8", lw=0.6, zorder=1)
     inside = (yt >= lo) & (yt <= hi)
     ax.scatter(yt[inside], m[inside], s=8, c="C0", label="inside interval", zorder=2)
@@ -53,7 +57,7 @@ def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> di
     if pred.std is not None:
         s = _labelled(y, mean, col(pred.std))
         exp, obs = regression_calibration_curve(s[0], s[1], s[2])
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        fig, ax = _subplots(figsize=(4.5, 4.5))
         ax.plot(exp, obs, "o-", ms=3, label="model std (Gaussian)")
         ax.plot([0, 1], [0, 1], "k--", lw=0.8)
         ax.axvline(pred.coverage or 0.9, color="0.7", lw=0.6)
@@ -62,7 +66,7 @@ def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> di
         ax.set(xlabel="expected coverage", ylabel="observed coverage", title="Calibration")
         ax.legend(fontsize=8)
         figs["Calibration curve"] = _png(fig)
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    fig, ax = _subplots(figsize=(4.5, 3.5))
     ax.scatter(sim, np.abs(yt - m), s=8)
     ax.set(xlabel="max Tanimoto similarity to train", ylabel=f"|error| {unit}")
     ax.set_title("Error vs similarity to training set")
@@ -77,7 +81,7 @@ def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str,
     yt = yt.astype(int)
     figs = {}
     if len(np.unique(yt)) == 2:
-        fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+        fig, axes = _subplots(1, 2, figsize=(9, 4))
         fpr, tpr, _ = roc_curve(yt, p)
         axes[0].plot(fpr, tpr)
         axes[0].plot([0, 1], [0, 1], "k--", lw=0.8)
@@ -94,12 +98,12 @@ def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str,
         if (idx == b).any():
             centres.append(p[idx == b].mean())
             freq.append(yt[idx == b].mean())
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _subplots(figsize=(4.5, 4.5))
     ax.plot(centres, freq, "o-")
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set(xlabel="predicted P(1)", ylabel="observed frequency", title="Calibration (reliability)")
     figs["Calibration curve"] = _png(fig)
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    fig, ax = _subplots(figsize=(4.5, 3.5))
     ax.scatter(sim, np.abs(yt - p), s=8)
     ax.set(xlabel="max Tanimoto similarity to train", ylabel="|y - P(1)|")
     ax.set_title("Error vs similarity to training set")
@@ -107,9 +111,42 @@ def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str,
     return figs
 
 
+def parity_figures(
+    y: np.ndarray, mean: np.ndarray, std: np.ndarray | None, unit: str
+) -> dict[str, str]:
+    """Parity plot (with ±std bars for an ensemble) and error histogram, as base64 PNG."""
+    keep = np.isfinite(y) & np.isfinite(mean)
+    yt, m = y[keep], mean[keep]
+    label = f"[{unit}]" if unit else ""
+    figs = {}
+    fig, ax = _subplots(figsize=(4.5, 4.5))
+    if std is not None:
+        ax.errorbar(yt, m, yerr=std[keep], fmt="none", ecolor="0.75", lw=0.6, zorder=1)
+    ax.scatter(yt, m, s=8, c="C0", zorder=2)
+    span = [min(yt.min(), m.min()), max(yt.max(), m.max())]
+    ax.plot(span, span, "k--", lw=0.8)
+    ax.set(xlabel=f"reference {label}", ylabel=f"predicted {label}", title="Parity (test)")
+    figs["Parity plot"] = _png(fig)
+    err = m - yt
+    scale, unit_e = (1000.0, "meV") if unit == "eV" else (1.0, unit)
+    fig, ax = _subplots(figsize=(4.5, 3.5))
+    ax.hist(err * scale, bins=40)
+    ax.set(xlabel=f"predicted − reference [{unit_e}]", ylabel="molecules", title="Test errors")
+    figs["Error histogram"] = _png(fig)
+    if std is not None and np.isfinite(std[keep]).any():
+        exp, obs = regression_calibration_curve(yt, m, std[keep])
+        fig, ax = _subplots(figsize=(4.5, 4.5))
+        ax.plot(exp, obs, "o-", ms=3, label="ensemble std (Gaussian)")
+        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+        ax.set(xlabel="expected coverage", ylabel="observed coverage", title="Calibration")
+        ax.legend(fontsize=8)
+        figs["Calibration curve"] = _png(fig)
+    return figs
+
+
 def leakage_figure(similarity: dict[str, np.ndarray], threshold: float | None) -> str:
     """Histograms of each part's max similarity to the training set."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = _subplots(figsize=(6, 3.5))
     bins = np.linspace(0, 1, 41)
     for name, values in similarity.items():
         v = np.asarray(values, float)

@@ -28,9 +28,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from molfit.chem import to_mols
 from molfit.errors import InputError
 from molfit.models._base import CONFIG_FILE, MoleculeModel, as_targets, infer_task
-from molfit.represent import to_mols
 
 TORCH_WEIGHTS_FILE = "weights.safetensors"
 PRECISIONS = ("32", "bf16-mixed")
@@ -50,7 +50,7 @@ class GraphFeatures:
     """Featurized molecules: graphs plus optional scaled descriptors, indexable like an array.
 
     Attributes:
-        graphs: object array ``(n,)`` of :class:`molfit.represent.MolGraph`.
+        graphs: object array ``(n,)`` of :class:`molfit.chem.MolGraph`.
         descriptors: ``(n, n_descriptors)`` RDKit descriptors or ``None``: raw values from
             :meth:`DeepGraphModel.featurize`, standardized (``NaN`` -> 0) once ``scaled``.
         scaled: whether ``descriptors`` are already standardized with the training statistics.
@@ -115,7 +115,7 @@ class DeepGraphModel(MoleculeModel):
         Raises:
             InvalidMoleculeError: a SMILES cannot be parsed (the message names the row).
         """
-        from molfit.represent._graph import GraphFeaturizer
+        from molfit.chem import GraphFeaturizer
 
         if isinstance(X, str):
             raise InputError("expected a sequence of SMILES, got a single string")
@@ -125,7 +125,7 @@ class DeepGraphModel(MoleculeModel):
         arr[:] = graphs
         desc = None
         if self._use_descriptors():
-            from molfit.represent import rdkit_descriptors
+            from molfit.chem import rdkit_descriptors
 
             desc = np.asarray(rdkit_descriptors(to_mols(items)), dtype=np.float64)
         return GraphFeatures(arr, desc)
@@ -269,7 +269,7 @@ class DeepGraphModel(MoleculeModel):
         self, feats: GraphFeatures, Y: np.ndarray | None = None, *, shuffle: bool = False,
         seed: int = 0, batch_size: int | None = None,
     ) -> Any:  # fmt: skip
-        from molfit.represent._graph import collate_graphs
+        from molfit.chem import collate_graphs
         from molfit.train import make_loader
 
         return make_loader(

@@ -9,8 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from molfit.chem import ECFP, to_mols
 from molfit.errors import InputError
-from molfit.represent import ECFP, to_mols
 
 FEATURIZERS = ("ecfp", "descriptors")
 _PARALLEL_MIN = 2000  # below this many molecules, process start-up costs more than it saves
@@ -85,7 +85,7 @@ def featurize(
                 items = to_mols(items)
         return _ecfp_many(ECFP(radius=radius, n_bits=n_bits, counts=counts), items, n_jobs)
     if featurizer == "descriptors":
-        from molfit.represent import rdkit_descriptors  # written alongside ECFP
+        from molfit.chem import rdkit_descriptors  # written alongside ECFP
 
         return np.asarray(rdkit_descriptors(to_mols(list(xs))), dtype=np.float64)
     raise InputError(f"unknown featurizer {featurizer!r}; choose one of {', '.join(FEATURIZERS)}")

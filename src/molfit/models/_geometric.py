@@ -2,7 +2,7 @@
 
 ``SchNetModel().fit(structures, y).predict(structures)``; registered as ``schnet`` and ``painn``
 (``molfit train qm9 --model schnet --target U0``). ``X`` is anything
-:func:`molfit.models._inputs3d.as_structures` accepts: ``Structures``, ASE ``Atoms``,
+:func:`molfit.structures._inputs.as_structures` accepts: ``Structures``, ASE ``Atoms``,
 ``(numbers, positions)`` pairs, XYZ files, RDKit molecules or SMILES (conformers by ETKDGv3 +
 MMFF94; :meth:`GeometricModel.predict_record` reports which geometry each prediction used).
 
@@ -30,12 +30,18 @@ from torch import Tensor, nn
 
 from molfit.errors import InputError
 from molfit.models._base import as_targets
-from molfit.models._batch3d import Batch3D, collate_structures, structure_items
 from molfit.models._deep import DeepGraphModel
-from molfit.models._inputs3d import StructureInputs, as_structures, describe_issues
 from molfit.models._prediction import Prediction
 from molfit.models._registry import register_model
-from molfit.nn._atomistic import Atomwise
+from molfit.nn.atomistic import Atomwise
+from molfit.structures import (
+    Batch3D,
+    StructureInputs,
+    as_structures,
+    collate_structures,
+    describe_issues,
+    structure_items,
+)
 
 READOUTS = ("sum", "mean", "dipole")
 E_ANGSTROM_IN_DEBYE = 4.803204544  # 1 e·Å in Debye (CODATA 2018)
@@ -47,7 +53,7 @@ class StructureFeatures:
     """Structures with their neighbour pairs, indexable like an array.
 
     Attributes:
-        items: object array ``(n,)`` of :class:`molfit.models._batch3d.StructureItem`.
+        items: object array ``(n,)`` of :class:`molfit.structures._batch.StructureItem`.
         sources: ``(n,)`` geometry source of each structure (``"input"``, ``"ETKDGv3+MMFF94
             (seed 0)"``, ``"file.xyz#2"``).
     """

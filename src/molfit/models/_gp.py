@@ -20,10 +20,10 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 
+from molfit.chem import tanimoto_matrix
 from molfit.errors import InputError
 from molfit.models._base import MoleculeModel
 from molfit.models._linear import apply_scaler, fit_scaler
-from molfit.represent import tanimoto_matrix
 
 _JITTER = 1e-8
 _CHUNK = 4096

@@ -1,13 +1,23 @@
-"""Torch layers for molfit's deep models: message passing, graph convolutions, 3D nets, heads."""
+"""Torch layers for molfit's deep models: message passing, graph convolutions, heads, and
+:mod:`molfit.nn.atomistic` (3D representations and atomistic outputs)."""
 
-from molfit.nn._atomistic import Atomwise, ShiftedSoftplus, as_neighbor_list, forces
-from molfit.nn._dimenet import DimeNetPP
 from molfit.nn._gcn import GCN
 from molfit.nn._heads import FeedForward, MeanVarianceHead, make_head
-from molfit.nn._mpnn import AGGREGATIONS, DMPNN, BondMessagePassing, aggregate
-from molfit.nn._painn import PaiNN
-from molfit.nn._radial import BesselRBF, CosineCutoff, GaussianRBF, cosine_cutoff
-from molfit.nn._schnet import CFConv, SchNet
+from molfit.nn._mpnn import AGGREGATIONS, DMPNN, BondMessagePassing, aggregate, bucket_size
+from molfit.nn.atomistic import (
+    Atomwise,
+    BesselRBF,
+    CFConv,
+    CosineCutoff,
+    DimeNetPP,
+    GaussianRBF,
+    PaiNN,
+    SchNet,
+    ShiftedSoftplus,
+    as_neighbor_list,
+    cosine_cutoff,
+    forces,
+)
 
 __all__ = [
     "AGGREGATIONS",
@@ -27,6 +37,7 @@ __all__ = [
     "ShiftedSoftplus",
     "aggregate",
     "as_neighbor_list",
+    "bucket_size",
     "cosine_cutoff",
     "forces",
     "make_head",

@@ -6,7 +6,7 @@ features of an atom and its bonded neighbours with symmetric degree normalisatio
 GCN sees only connectivity); the D-MPNN is the model that reads bonds.
 
 Uses :class:`torch_geometric.nn.GCNConv`, which runs on PyTorch alone (no ``pyg-lib`` or
-``torch-scatter``), directly on the ``edge_index`` of a :class:`molfit.represent.GraphBatch`.
+``torch-scatter``), directly on the ``edge_index`` of a :class:`molfit.chem.GraphBatch`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ sum, or the sum divided by a constant (``norm``, 100 by default); ``d_G`` are op
 molecule-level descriptors (already scaled) concatenated before the feed-forward head. Sums use
 ``Tensor.index_add_`` so no compiled scatter library is needed.
 
-Graph inputs follow :class:`molfit.represent.GraphBatch`: ``x (n_atoms, atom_dim)``,
+Graph inputs follow :class:`molfit.chem.GraphBatch`: ``x (n_atoms, atom_dim)``,
 ``edge_index (2, n_edges)`` (row 0 source, row 1 target), ``edge_attr (n_edges, bond_dim)``,
 ``rev_index (n_edges,)``, ``batch (n_atoms,)`` (molecule of each atom) and ``num_graphs``.
 """

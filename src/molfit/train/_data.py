@@ -1,6 +1,6 @@
 """Datasets and data loaders for deep models: featurized items plus targets, batched by a collate.
 
-Items (e.g. :class:`molfit.represent.MolGraph`) are featurized once, before training; each batch
+Items (e.g. :class:`molfit.chem.MolGraph`) are featurized once, before training; each batch
 is collated from them on the fly. A batch is ``(inputs, targets)`` where ``inputs`` is the tuple
 of model arguments ``(collate_inputs(items),)`` or ``(collate_inputs(items), extras)`` and
 ``targets`` is ``(n, n_tasks)`` float32 with ``NaN`` for missing labels (or ``None``).

@@ -1,1 +1,0 @@
-"""Applications: screening, potentials and molecular dynamics, attributions, the primer web app."""

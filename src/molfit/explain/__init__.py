@@ -1,0 +1,5 @@
+"""Why a model predicts what it does: per-atom attributions and their drawings."""
+
+from molfit.explain._attribution import atom_attributions, draw_attributions, explain
+
+__all__ = ["atom_attributions", "draw_attributions", "explain"]

@@ -1,0 +1,34 @@
+"""Atomistic networks: representations (atoms -> per-atom features) and output modules.
+
+Representations: :class:`SchNet`, :class:`PaiNN`, :class:`DimeNetPP`. Outputs:
+:class:`Atomwise` (per-atom readout summed or averaged per structure) and :func:`forces`
+(``F = -dE/dr`` by autograd). Radial bases and cutoffs are shared building blocks.
+"""
+
+from molfit.nn.atomistic._atomistic import (
+    Atomwise,
+    ShiftedSoftplus,
+    as_neighbor_list,
+    forces,
+    xavier_init_,
+)
+from molfit.nn.atomistic._dimenet import DimeNetPP
+from molfit.nn.atomistic._painn import PaiNN
+from molfit.nn.atomistic._radial import BesselRBF, CosineCutoff, GaussianRBF, cosine_cutoff
+from molfit.nn.atomistic._schnet import CFConv, SchNet
+
+__all__ = [
+    "Atomwise",
+    "BesselRBF",
+    "CFConv",
+    "CosineCutoff",
+    "DimeNetPP",
+    "GaussianRBF",
+    "PaiNN",
+    "SchNet",
+    "ShiftedSoftplus",
+    "as_neighbor_list",
+    "cosine_cutoff",
+    "forces",
+    "xavier_init_",
+]

@@ -1,0 +1,27 @@
+"""Knowing what a model does not know: conformal intervals and sets, probability calibration,
+the applicability domain, and :class:`CalibratedModel`, which wraps any molfit estimator in all
+three."""
+
+from molfit.uncertainty._calibrated import CalibratedModel
+from molfit.uncertainty._conformal import (
+    ProbabilityCalibrator,
+    conformal_quantile,
+    cv_plus_interval,
+    prediction_sets,
+)
+from molfit.uncertainty._domain import (
+    AD_FINGERPRINT,
+    ApplicabilityDomain,
+    nearest_neighbour_similarity,
+)
+
+__all__ = [
+    "AD_FINGERPRINT",
+    "ApplicabilityDomain",
+    "CalibratedModel",
+    "ProbabilityCalibrator",
+    "conformal_quantile",
+    "cv_plus_interval",
+    "nearest_neighbour_similarity",
+    "prediction_sets",
+]

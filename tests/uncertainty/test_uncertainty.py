@@ -1,0 +1,165 @@
+"""Conformal intervals, CV+, calibrated probabilities, prediction sets and domain, on real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molfit.chem import to_mols
+from molfit.data import load
+from molfit.evaluate import (
+    classification_metrics,
+    expected_calibration_error,
+    gaussian_nll,
+    interval_coverage,
+    miscalibration_area,
+    regression_metrics,
+)
+from molfit.models import get_model
+from molfit.uncertainty import (
+    ApplicabilityDomain,
+    CalibratedModel,
+    ProbabilityCalibrator,
+    conformal_quantile,
+    cv_plus_interval,
+)
+
+
+@pytest.fixture(scope="module")
+def b3db_regression() -> tuple[list[str], np.ndarray]:
+    ds = load("b3db-regression", validate=True)
+    idx = np.random.default_rng(1).permutation(len(ds))
+    return [ds.smiles[i] for i in idx], ds.y[idx, 0]
+
+
+@pytest.fixture(scope="module")
+def b3db() -> tuple[list[str], np.ndarray]:
+    ds = load("b3db", validate=True)
+    idx = np.random.default_rng(2).permutation(len(ds))[:1500]
+    return [ds.smiles[i] for i in idx], ds.y[idx, 0]
+
+
+def test_split_conformal_covers_near_nominal(b3db_regression) -> None:
+    smiles, y = b3db_regression  # ~1000 molecules, random order: exchangeable
+    cm = CalibratedModel(get_model("ridge"), coverage=0.9, method="split")
+    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    pred = cm.predict(smiles[750:])
+    coverage = interval_coverage(y[750:], pred.lower, pred.upper)
+    assert 0.82 <= coverage <= 0.97
+    assert (pred.lower <= pred.mean).all() and (pred.mean <= pred.upper).all()
+    # a higher nominal coverage gives wider intervals on the same points
+    wide = CalibratedModel(get_model("ridge"), coverage=0.97, method="split")
+    wide.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    wp = wide.predict(smiles[750:])
+    assert (wp.upper - wp.lower).mean() > (pred.upper - pred.lower).mean()
+
+
+def test_normalized_intervals_adapt_to_the_std(b3db_regression) -> None:
+    smiles, y = b3db_regression
+    cm = CalibratedModel(get_model("gp-tanimoto"), method="split")
+    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    pred = cm.predict(smiles[750:])
+    width = pred.upper - pred.lower
+    assert np.corrcoef(width, pred.std)[0, 1] > 0.99  # width = 2 q (σ + β)
+    assert 0.82 <= interval_coverage(y[750:], pred.lower, pred.upper) <= 0.97
+
+
+def test_cv_plus_for_small_data(b3db_regression) -> None:
+    smiles, y = b3db_regression
+    cm = CalibratedModel(get_model("ridge"), coverage=0.9).fit(smiles[:300], y[:300])
+    assert cm.method_ == "cv+" and len(cm.fold_models_) == 5
+    pred = cm.predict(smiles[300:700])
+    assert 0.82 <= interval_coverage(y[300:700], pred.lower, pred.upper) <= 0.98
+    assert (pred.lower < pred.upper).all()
+
+
+def test_cv_plus_interval_formula() -> None:
+    # two folds, four calibration points; query predicted 0 by fold 0 and 10 by fold 1
+    residuals = np.array([1.0, 2.0, 3.0, 4.0])
+    folds = np.array([0, 1, 0, 1])
+    lo, hi = cv_plus_interval(
+        np.array([[0.0, 10.0]]), np.ones((1, 2)), residuals, folds, coverage=0.6
+    )
+    # lower values: 0-1, 10-2, 0-3, 10-4 -> sorted -3,-1,6,8; k_lo = floor(0.4*5) = 2 -> -1
+    # upper values: 1, 12, 3, 14 -> sorted 1,3,12,14; k_hi = ceil(0.6*5) = 3 -> 12
+    assert lo[0] == -1.0 and hi[0] == 12.0
+
+
+def test_conformal_quantile_rank() -> None:
+    scores = np.arange(1, 10, dtype=float)  # n = 9
+    assert conformal_quantile(scores, 0.9) == 9.0  # ceil(10 * 0.9) = 9th smallest
+    assert conformal_quantile(scores, 0.5) == 5.0
+    assert conformal_quantile(scores[:3], 0.9) == float("inf")
+
+
+def test_classification_calibration_and_sets(b3db) -> None:
+    smiles, y = b3db
+    model = get_model("extratrees", n_estimators=50)
+    cm = CalibratedModel(model, coverage=0.9, method="split")
+    cm.fit(smiles[:800], y[:800], smiles[800:1150], y[800:1150])
+    pred = cm.predict(smiles[1150:])
+    assert pred.proba.shape == (350,) and pred.sets.shape == (350, 2)
+    covered = pred.sets[np.arange(350), y[1150:].astype(int)].mean()
+    assert 0.83 <= covered <= 0.97
+    assert pred.sets.any(axis=1).all()  # 90 % sets are never empty here
+    m = classification_metrics(y[1150:], pred.proba)
+    assert m["roc_auc"] > 0.8 and m["ece"] < 0.12
+
+
+def test_platt_and_isotonic_fix_miscalibrated_probabilities() -> None:
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0, 1, 4000)
+    y = (rng.uniform(0, 1, 4000) < true_p).astype(float)
+    overconfident = np.clip(0.5 + 1.8 * (true_p - 0.5), 0.001, 0.999)
+    before = expected_calibration_error(y[2000:], overconfident[2000:])
+    for method in ("platt", "isotonic"):
+        cal = ProbabilityCalibrator(method).fit(overconfident[:2000], y[:2000])
+        after = expected_calibration_error(y[2000:], cal.transform(overconfident[2000:]))
+        assert after < before / 2
+        back = ProbabilityCalibrator.from_state(cal.state())
+        assert np.array_equal(back.transform(overconfident), cal.transform(overconfident))
+
+
+def test_domain_flags_a_platinum_complex(b3db_regression) -> None:
+    smiles, _ = b3db_regression
+    ad = ApplicabilityDomain().fit(to_mols(smiles[:400]))
+    queries = [smiles[0], "N.N.Cl[Pt]Cl", "[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1"]
+    sim, inside, notes = ad.score(to_mols(queries))
+    assert sim[0] == pytest.approx(1.0) and inside[0] and notes[0] == ""
+    assert not inside[1] and "Pt" in notes[1]
+    assert not inside[2] and "Fe" in notes[2]
+    # the threshold is the 5th percentile of within-train nearest-neighbour similarities
+    assert (ad.train_nn_similarity_ >= ad.threshold_).mean() == pytest.approx(0.95, abs=0.01)
+
+
+def test_unparseable_rows_get_errors_and_the_rest_is_predicted(b3db_regression, tmp_path) -> None:
+    smiles, y = b3db_regression
+    cm = CalibratedModel(get_model("ridge"), method="split").fit(
+        smiles[:300], y[:300], smiles[300:500], y[300:500], targets=["logBB"]
+    )
+    pred = cm.predict([smiles[600], "C1CC", "not a smiles", smiles[601]])
+    assert np.isfinite(pred.mean[[0, 3]]).all() and np.isnan(pred.mean[[1, 2]]).all()
+    assert "unclosed ring" in pred.error[1] and pred.error[0] == ""
+    frame = pred.to_frame()
+    assert list(frame.columns[:4]) == ["prediction", "std", "lower", "upper"]
+    cm.save(tmp_path / "cm")
+    again = CalibratedModel.load(tmp_path / "cm").predict([smiles[600], smiles[601]])
+    assert np.array_equal(again.lower, pred.lower[[0, 3]])
+    assert np.array_equal(again.upper, pred.upper[[0, 3]])
+
+
+def test_metrics_on_known_values() -> None:
+    y = np.array([1.0, 2.0, 3.0, np.nan])
+    m = regression_metrics(y, np.array([1.0, 2.0, 5.0, 0.0]))
+    assert (
+        m["n"] == 3
+        and m["mae"] == pytest.approx(2 / 3)
+        and m["rmse"] == pytest.approx(np.sqrt(4 / 3))
+    )
+    rng = np.random.default_rng(0)
+    yy = rng.normal(size=5000)
+    assert miscalibration_area(yy, np.zeros(5000), np.ones(5000)) < 0.02
+    assert miscalibration_area(yy, np.zeros(5000), 0.3 * np.ones(5000)) > 0.2
+    assert gaussian_nll(yy, np.zeros(5000), np.ones(5000)) == pytest.approx(
+        0.5 * np.log(2 * np.pi) + 0.5, abs=0.05
+    )
