@@ -17,11 +17,20 @@ Task = Literal["classification", "regression"]
 
 @dataclass(frozen=True)
 class TargetInfo:
-    """One label column: its name, unit (``""`` for dimensionless or class labels) and meaning."""
+    """One label column: its name, unit (``""`` for dimensionless or class labels), meaning and
+    kind.
+
+    ``kind`` says how the value depends on the size of the system, which decides how a 3D model
+    reads it out and how errors are reported: ``"extensive"`` (grows with the number of atoms:
+    total energies, heat capacity; summed over atoms, errors also per atom), ``"intensive"``
+    (HOMO, gap, logS, class labels; averaged over atoms) or ``"dipole"`` (the magnitude of a
+    dipole moment, from atomic charges and positions).
+    """
 
     name: str
     unit: str
     description: str
+    kind: str = "intensive"
 
 
 @dataclass(frozen=True)

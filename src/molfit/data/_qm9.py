@@ -57,11 +57,24 @@ _SCALARS: dict[str, tuple[str, str, str, bool]] = {
 _EXTRAS = {"RotA_GHz": "rot_A", "RotB_GHz": "rot_B", "RotC_GHz": "rot_C"}
 _ATOMIZATION = ("U0", "U", "H", "G")
 
+_INTENSIVE = frozenset({"homo", "lumo", "gap"})
+_DIPOLE = frozenset({"mu"})
+
+
+def _kind(name: str) -> str:
+    if name in _DIPOLE:
+        return "dipole"
+    return "intensive" if name in _INTENSIVE else "extensive"
+
+
 TARGETS: dict[str, TargetInfo] = {
-    new: TargetInfo(new, unit, desc) for new, unit, desc, _ in _SCALARS.values()
+    new: TargetInfo(new, unit, desc, _kind(new)) for new, unit, desc, _ in _SCALARS.values()
 } | {
     f"{e}_atom": TargetInfo(
-        f"{e}_atom", "eV", f"atomization energy from {e} minus QM9's free-atom references"
+        f"{e}_atom",
+        "eV",
+        f"atomization energy from {e} minus QM9's free-atom references",
+        "extensive",
     )
     for e in _ATOMIZATION
 }
