@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from molfit.workflows._pipeline import train_run
+from molfit.workflows import train_run
 
 
 def main() -> None:

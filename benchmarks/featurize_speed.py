@@ -38,9 +38,7 @@ import rdkit
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from molfit.chem._fingerprints import ECFP
-from molfit.chem._graph import GraphFeaturizer
-from molfit.chem._smiles import parse_many
+from molfit.chem import ECFP, GraphFeaturizer, parse_many
 
 ROOT = Path(__file__).resolve().parent
 CHEMPROP_PYTHON = ROOT / ".venvs" / "chemprop" / "bin" / "python"

@@ -26,7 +26,7 @@ import pandas as pd
 from molfit.data import load
 from molfit.data.split import Split
 from molfit.models import ExtraTreesModel
-from molfit.workflows._pipeline import train_run
+from molfit.workflows import train_run
 
 OUT = Path(__file__).resolve().parent / "out" / "qsar"
 CASES = {
