@@ -1,0 +1,24 @@
+"""Atomistic simulation around molfit's potentials: oracles that label structures (GFN2-xTB,
+DFT, EMT), oracle-driven sampling, and resumable extxyz trajectories.
+
+Units: Å, eV, eV/Å, eV/Å³, fs, K.
+"""
+
+from molfit.atomistic._oracles import ORACLES, OracleError, evaluate, make_oracle
+from molfit.atomistic._sample import SampleResult, label, sample, start_structure
+from molfit.atomistic._trajectory import FrameWriter, format_frame, read_frames, repair
+
+__all__ = [
+    "ORACLES",
+    "FrameWriter",
+    "OracleError",
+    "SampleResult",
+    "evaluate",
+    "format_frame",
+    "label",
+    "make_oracle",
+    "read_frames",
+    "repair",
+    "sample",
+    "start_structure",
+]
