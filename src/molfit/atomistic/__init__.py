@@ -4,21 +4,26 @@ DFT, EMT), oracle-driven sampling, and resumable extxyz trajectories.
 Units: Å, eV, eV/Å, eV/Å³, fs, K.
 """
 
+from molfit.atomistic._md import ENSEMBLES, MDResult, run_md, summarize
 from molfit.atomistic._oracles import ORACLES, OracleError, evaluate, make_oracle
-from molfit.atomistic._sample import SampleResult, label, sample, start_structure
+from molfit.atomistic._sample import LabelResult, label, sample, start_structure
 from molfit.atomistic._trajectory import FrameWriter, format_frame, read_frames, repair
 
 __all__ = [
+    "ENSEMBLES",
     "ORACLES",
     "FrameWriter",
+    "LabelResult",
+    "MDResult",
     "OracleError",
-    "SampleResult",
     "evaluate",
     "format_frame",
     "label",
     "make_oracle",
     "read_frames",
     "repair",
+    "run_md",
     "sample",
     "start_structure",
+    "summarize",
 ]
