@@ -46,8 +46,10 @@ def test_nve_with_xtb_on_ethanol(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ensemble", ["langevin", "nose-hoover"])
 def test_thermostats_bring_a_cold_crystal_to_temperature(tmp_path: Path, ensemble: str) -> None:
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
     atoms = _copper()
-    atoms.set_momenta(np.full((len(atoms), 3), 1e-3))  # nearly at rest
+    MaxwellBoltzmannDistribution(atoms, temperature_K=100, rng=np.random.default_rng(0))
     run_md(
         atoms, EMT(), tmp_path / "t.extxyz", ensemble=ensemble, temperature=800, dt=2.0,
         steps=800, every=20, friction=0.05, progress=False,
