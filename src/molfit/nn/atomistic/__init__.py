@@ -1,6 +1,7 @@
 """Atomistic networks: representations (atoms -> per-atom features) and output modules.
 
-Representations: :class:`SchNet`, :class:`PaiNN`, :class:`DimeNetPP`. Outputs:
+Representations: :class:`SchNet`, :class:`PaiNN`, :class:`DimeNetPP` and
+:class:`EquivariantNet` (l <= 2, three-body messages). Outputs:
 :class:`Atomwise` (per-atom readout summed or averaged per structure) and :func:`forces`
 (``F = -dE/dr`` by autograd). Radial bases and cutoffs are shared building blocks.
 """
@@ -13,6 +14,7 @@ from molfit.nn.atomistic._atomistic import (
     xavier_init_,
 )
 from molfit.nn.atomistic._dimenet import DimeNetPP
+from molfit.nn.atomistic._equivariant import EquivariantNet
 from molfit.nn.atomistic._painn import PaiNN
 from molfit.nn.atomistic._radial import BesselRBF, CosineCutoff, GaussianRBF, cosine_cutoff
 from molfit.nn.atomistic._schnet import CFConv, SchNet
@@ -23,6 +25,7 @@ __all__ = [
     "CFConv",
     "CosineCutoff",
     "DimeNetPP",
+    "EquivariantNet",
     "GaussianRBF",
     "PaiNN",
     "SchNet",
