@@ -21,6 +21,13 @@ ROOT = Path(__file__).resolve().parent
 ASPIRIN = "CC(=O)OC1=CC=CC=C1C(=O)O"
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
 def main() -> None:
     from molfit.atomistic import sample
 
@@ -48,7 +55,7 @@ def main() -> None:
         "xtb_md_steps_per_second": result.steps_per_second,
         "seconds_this_run": result.seconds,
         "stopped": result.stopped,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
     }
     print(json.dumps(summary, indent=2))
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2))

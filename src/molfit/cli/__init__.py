@@ -9,6 +9,7 @@ import sys
 
 # Importing a verb module registers its command(s) on the shared app.
 from molfit.cli import (  # noqa: F401
+    _atomistic,
     _data,
     _evaluate,
     _explain,

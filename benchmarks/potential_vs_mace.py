@@ -1,0 +1,123 @@
+"""Potentials on aspirin (GFN2-xTB labels at 500 K): molfit against MACE 0.3.16 at an equal
+training budget, MD speed through ASE calculators, and the speed-up over xTB and DFT.
+
+Data: benchmarks/potential_data.py (1,500 frames); split with seed 0 into 1,000 train / 100
+validation / 400 test frames. Each tool trains for --budget seconds on one pinned core (MACE in
+benchmarks/.venvs/mace, made by `bash benchmarks/setup_peers.sh mace`); both run side by side,
+one core each. Steps per second are velocity-Verlet steps (dt 0.5 fs) through each tool's ASE
+calculator on one thread, from the same test frame.
+
+    python benchmarks/potential_vs_mace.py --budget 1200 --parts split,mace,molfit,oracles
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "potentials"
+DATA = ROOT / "out" / "aspirin_xtb_500K.extxyz"
+SIZES = {"train": 1000, "valid": 100, "test": 400}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def split(seed: int = 0) -> dict[str, Path]:
+    """Write train/valid/test files: ``energy``/``forces`` (molfit) and ``REF_*`` (MACE)."""
+    from ase.io import write
+
+    from molfit.atomistic import read_frames
+
+    frames = read_frames(DATA)
+    need = sum(SIZES.values())
+    if len(frames) < need:
+        raise SystemExit(f"{DATA} has {len(frames)} frames; run potential_data.py for {need}")
+    order = np.random.default_rng(seed).permutation(len(frames))
+    OUT.mkdir(parents=True, exist_ok=True)
+    paths, start = {}, 0
+    for part, size in SIZES.items():
+        chosen = [frames[k] for k in order[start : start + size]]
+        start += size
+        for atoms in chosen:
+            atoms.info["REF_energy"] = atoms.get_potential_energy()
+            atoms.arrays["REF_forces"] = atoms.get_forces().copy()
+        paths[part] = OUT / f"aspirin_{part}.extxyz"
+        write(paths[part], chosen, format="extxyz")
+    temps = [f.info["T_inst_K"] for f in frames]
+    (OUT / "split.json").write_text(
+        json.dumps({"seed": seed, "sizes": SIZES, "mean_temperature_K": float(np.mean(temps))})
+    )
+    return paths
+
+
+def run_mace(paths: dict[str, Path], budget: float, core: int) -> dict:
+    python = ROOT / ".venvs" / "mace" / "bin" / "python"
+    cmd = ["taskset", "-c", str(core), str(python), str(ROOT / "_mace_runner.py"),
+           f"--train={paths['train']}", f"--valid={paths['valid']}", f"--test={paths['test']}",
+           f"--work={OUT / 'mace'}", f"--budget={budget}"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def oracle_speed(paths: dict[str, Path], md_steps: int = 100) -> dict:
+    """xTB MD steps per second and one DFT energy+gradient of the same test frame."""
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    from molfit.atomistic import evaluate, make_oracle, read_frames
+
+    start = read_frames(paths["test"], index=0)[0]
+    atoms = start.copy()
+    atoms.calc = make_oracle("xtb")
+    dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    dyn.run(5)
+    t0 = time.perf_counter()
+    dyn.run(md_steps)
+    xtb = md_steps / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    evaluate(make_oracle("dft"), start)
+    dft = time.perf_counter() - t0
+    return {"xtb_md_steps_per_second": xtb, "dft_seconds_per_energy_gradient": dft}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--budget", type=float, default=1200.0)
+    ap.add_argument("--parts", default="split,mace,oracles")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    results_path = OUT / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results["cpu"] = cpu_model()
+    results["date"] = time.strftime("%Y-%m-%d")
+    paths = {p: OUT / f"aspirin_{p}.extxyz" for p in SIZES}
+    if "split" in parts or not all(p.exists() for p in paths.values()):
+        paths = split()
+    if "mace" in parts:
+        results["mace"] = {"budget_s": args.budget, **run_mace(paths, args.budget, core=1)}
+        print("mace", results["mace"], flush=True)
+    if "oracles" in parts:
+        results["oracles"] = oracle_speed(paths)
+        print("oracles", results["oracles"], flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
