@@ -19,9 +19,9 @@ def aspirin() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(numbers), torch.as_tensor(positions, dtype=torch.float64)
 
 
-def _net(seed: int = 0) -> EquivariantNet:
+def _net(seed: int = 0, l_max: int = 2) -> EquivariantNet:
     torch.manual_seed(seed)
-    net = EquivariantNet(n_features=8, n_interactions=2, cutoff=4.0).double()
+    net = EquivariantNet(n_features=8, n_interactions=2, cutoff=4.0, l_max=l_max).double()
     # non-zero everywhere: the default init leaves nothing trivially zero, but make sure the
     # vector and matrix channels matter for the output
     with torch.no_grad():
@@ -41,10 +41,13 @@ def _orthogonal(seed: int, reflect: bool) -> torch.Tensor:
     return torch.as_tensor(q, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("l_max", [1, 2])
 @pytest.mark.parametrize("reflect", [False, True])
-def test_features_are_invariant_under_rotation_and_reflection(aspirin, reflect: bool) -> None:
+def test_features_are_invariant_under_rotation_and_reflection(
+    aspirin, reflect: bool, l_max: int
+) -> None:
     numbers, pos = aspirin
-    net = _net()
+    net = _net(l_max=l_max)
     q = _orthogonal(1, reflect)
     shift = torch.tensor([1.5, -2.0, 0.7], dtype=torch.float64)
     ref = _features(net, numbers, pos)
