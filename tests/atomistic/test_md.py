@@ -98,3 +98,41 @@ def test_committee_sigma_threshold_stops_the_run(tmp_path: Path) -> None:
     assert "committee σ" in result.stopped
     last = read_frames(tmp_path / "s.extxyz")[-1]
     assert last.info["forces_std_max"] <= 0.05
+
+
+def test_cell_relaxation_finds_emts_lattice_constant(tmp_path: Path) -> None:
+    from molfit.atomistic import relax
+
+    start = bulk("Cu", "fcc", a=3.75, cubic=True)  # 4 % too large
+    result = relax(start, EMT(), cell=True, fmax=1e-4, trajectory=tmp_path / "relax.extxyz")
+    assert result.converged
+    a = result.atoms.cell.lengths()[0]
+    # EMT's own minimum, from a fine scan of its energy-volume curve
+    scan = np.linspace(3.55, 3.65, 201)
+    energies = []
+    for lat in scan:
+        cell = bulk("Cu", "fcc", a=lat, cubic=True)
+        cell.calc = EMT()
+        energies.append(cell.get_potential_energy())
+    assert a == pytest.approx(scan[int(np.argmin(energies))], abs=1e-3)
+    assert len(read_frames(tmp_path / "relax.extxyz")) == result.steps + 1
+
+
+def test_relax_positions_of_a_distorted_molecule() -> None:
+    pytest.importorskip("tblite")
+    from molfit.atomistic import relax
+
+    atoms, _ = start_structure("O")
+    atoms.positions[1] += [0.2, 0.0, 0.0]
+    result = relax(atoms, make_oracle("xtb"), fmax=0.005)
+    assert result.converged and result.fmax < 0.005
+    d = np.linalg.norm(result.atoms.positions[1] - result.atoms.positions[0])
+    assert 0.93 < d < 1.0  # an O-H bond, not the stretched start
+
+
+def test_cell_relax_of_a_molecule_is_refused() -> None:
+    from molfit.atomistic import relax
+
+    atoms, _ = start_structure("O")
+    with pytest.raises(InputError, match="periodic"):
+        relax(atoms, EMT(), cell=True)

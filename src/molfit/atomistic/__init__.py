@@ -1,26 +1,31 @@
 """Atomistic simulation around molfit's potentials: oracles that label structures (GFN2-xTB,
-DFT, EMT), oracle-driven sampling, and resumable extxyz trajectories.
+DFT, EMT), oracle-driven sampling, molecular dynamics and relaxation with any ASE calculator,
+and resumable extxyz trajectories.
 
 Units: Å, eV, eV/Å, eV/Å³, fs, K.
 """
 
 from molfit.atomistic._md import ENSEMBLES, MDResult, run_md, summarize
 from molfit.atomistic._oracles import ORACLES, OracleError, evaluate, make_oracle
+from molfit.atomistic._relax import OPTIMIZERS, RelaxResult, relax
 from molfit.atomistic._sample import LabelResult, label, sample, start_structure
 from molfit.atomistic._trajectory import FrameWriter, format_frame, read_frames, repair
 
 __all__ = [
     "ENSEMBLES",
+    "OPTIMIZERS",
     "ORACLES",
     "FrameWriter",
     "LabelResult",
     "MDResult",
     "OracleError",
+    "RelaxResult",
     "evaluate",
     "format_frame",
     "label",
     "make_oracle",
     "read_frames",
+    "relax",
     "repair",
     "run_md",
     "sample",
