@@ -132,7 +132,7 @@ def test_conformal_intervals_on_top(freesolv) -> None:
 
     smiles, dg, _ = freesolv
     cm = CalibratedModel(get_model("dmpnn", ensemble=2, **TINY), coverage=0.8, method="split")
-    cm.fit(smiles[:60], dg[:60], smiles[60:], dg[60:])
+    cm.fit(smiles[:60], dg[:60], X_calib=smiles[60:], y_calib=dg[60:])
     pred = cm.predict(smiles[:10])
     assert (
         pred.lower is not None and (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()

@@ -42,14 +42,14 @@ def b3db() -> tuple[list[str], np.ndarray]:
 def test_split_conformal_covers_near_nominal(b3db_regression) -> None:
     smiles, y = b3db_regression  # ~1000 molecules, random order: exchangeable
     cm = CalibratedModel(get_model("ridge"), coverage=0.9, method="split")
-    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    cm.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     pred = cm.predict(smiles[750:])
     coverage = interval_coverage(y[750:], pred.lower, pred.upper)
     assert 0.82 <= coverage <= 0.97
     assert (pred.lower <= pred.mean).all() and (pred.mean <= pred.upper).all()
     # a higher nominal coverage gives wider intervals on the same points
     wide = CalibratedModel(get_model("ridge"), coverage=0.97, method="split")
-    wide.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    wide.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     wp = wide.predict(smiles[750:])
     assert (wp.upper - wp.lower).mean() > (pred.upper - pred.lower).mean()
 
@@ -57,10 +57,10 @@ def test_split_conformal_covers_near_nominal(b3db_regression) -> None:
 def test_normalized_intervals_adapt_to_the_std(b3db_regression) -> None:
     smiles, y = b3db_regression
     cm = CalibratedModel(get_model("gp-tanimoto"), method="split")
-    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    cm.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     pred = cm.predict(smiles[750:])
     width = pred.upper - pred.lower
-    assert np.corrcoef(width, pred.std)[0, 1] > 0.99  # width = 2 q (σ + β)
+    assert np.corrcoef(width, pred.raw_std)[0, 1] > 0.99  # width = 2 q (σ_raw + β)
     assert 0.82 <= interval_coverage(y[750:], pred.lower, pred.upper) <= 0.97
 
 
@@ -96,7 +96,7 @@ def test_classification_calibration_and_sets(b3db) -> None:
     smiles, y = b3db
     model = get_model("extratrees", n_estimators=50)
     cm = CalibratedModel(model, coverage=0.9, method="split")
-    cm.fit(smiles[:800], y[:800], smiles[800:1150], y[800:1150])
+    cm.fit(smiles[:800], y[:800], X_calib=smiles[800:1150], y_calib=y[800:1150])
     pred = cm.predict(smiles[1150:])
     assert pred.proba.shape == (350,) and pred.sets.shape == (350, 2)
     covered = pred.sets[np.arange(350), y[1150:].astype(int)].mean()
@@ -135,13 +135,13 @@ def test_domain_flags_a_platinum_complex(b3db_regression) -> None:
 def test_unparseable_rows_get_errors_and_the_rest_is_predicted(b3db_regression, tmp_path) -> None:
     smiles, y = b3db_regression
     cm = CalibratedModel(get_model("ridge"), method="split").fit(
-        smiles[:300], y[:300], smiles[300:500], y[300:500], targets=["logBB"]
+        smiles[:300], y[:300], X_calib=smiles[300:500], y_calib=y[300:500], targets=["logBB"]
     )
     pred = cm.predict([smiles[600], "C1CC", "not a smiles", smiles[601]])
     assert np.isfinite(pred.mean[[0, 3]]).all() and np.isnan(pred.mean[[1, 2]]).all()
     assert "unclosed ring" in pred.error[1] and pred.error[0] == ""
     frame = pred.to_frame()
-    assert list(frame.columns[:4]) == ["prediction", "std", "lower", "upper"]
+    assert list(frame.columns[:5]) == ["prediction", "std", "lower", "upper", "raw_std"]
     cm.save(tmp_path / "cm")
     again = CalibratedModel.load(tmp_path / "cm").predict([smiles[600], smiles[601]])
     assert np.array_equal(again.lower, pred.lower[[0, 3]])
