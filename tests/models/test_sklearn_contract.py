@@ -167,7 +167,7 @@ def test_calibrated_model_holds_out_a_calibration_set_and_forwards_fit_params(b3
 
 def test_logistic_on_a_regression_target_is_refused(b3db_slice) -> None:
     smiles, y = b3db_slice  # logBB: continuous
-    with pytest.raises(InputError, match="classification.*regression"):
+    with pytest.raises(InputError, match=r"classification.*regression"):
         get_model("logistic").fit(smiles, y)
     with pytest.raises(InputError, match="'logistic' is a classification model"):
         get_model("logistic", task="regression")
@@ -178,7 +178,7 @@ def test_logistic_on_a_regression_target_is_refused(b3db_slice) -> None:
 
 
 def test_unknown_names_list_what_is_available() -> None:
-    with pytest.raises(InputError, match="unknown model 'deep-magic'; available: .*extratrees"):
+    with pytest.raises(InputError, match=r"unknown model 'deep-magic'; available: .*extratrees"):
         get_model("deep-magic")
     with pytest.raises(InputError, match="unknown featurizer 'morgan9'; available: descriptors"):
         featurize(["CCO"], "morgan9")
@@ -278,5 +278,5 @@ def test_a_bare_saved_model_refuses_tampering(tmp_path) -> None:
     assert np.array_equal(load_model(tmp_path / "m").predict(X), model.predict(X))
     weights = tmp_path / "m" / "weights.npz"
     weights.write_bytes(weights.read_bytes()[:-10])
-    with pytest.raises(InputError, match="weights.npz"):
+    with pytest.raises(InputError, match=r"weights\.npz"):
         load_model(tmp_path / "m")

@@ -57,7 +57,7 @@ def as_targets(y: Any) -> np.ndarray:
             "this molfit model requires y to be passed, but the target y is None "
             "(molfit models are supervised)"
         )
-    if np.iscomplexobj(y):
+    if np.asarray(y).dtype.kind == "c":
         raise InputError("y: Complex data not supported (labels must be real numbers)")
     try:
         arr = np.asarray(y, dtype=np.float64)
