@@ -74,7 +74,8 @@ class Prediction:
         """One row per input row.
 
         Columns (single target): ``prediction``, ``std`` (calibrated), ``lower``, ``upper``,
-        ``raw_std`` (the model's own spread) (regression) or
+        ``raw_std`` (the model's own spread; present for calibrated records and for models
+        with a spread) (regression) or
         ``probability``, ``prediction``, ``prediction_set`` (classification); then
         ``similarity``, ``in_domain``, ``domain_note``, ``error``. With several targets the
         per-target columns are prefixed by the target name (``logBB_prediction``).
@@ -86,12 +87,15 @@ class Prediction:
         missing = np.full((len(self), self.n_tasks), np.nan)
         columns = {
             "prediction": _as_2d(self.mean),
-            # std and raw_std are always present for regression (NaN where a model gives
-            # none): a stable schema
+            # std is always present for regression, raw_std whenever the record was
+            # calibrated or the model has a spread (NaN where a model gives none): a stable
+            # schema for the same kind of run
             "std": _as_2d(self.std) if self.std is not None else missing,
             "lower": _as_2d(self.lower),
             "upper": _as_2d(self.upper),
-            "raw_std": _as_2d(self.raw_std) if self.raw_std is not None else missing,
+            "raw_std": _as_2d(self.raw_std)
+            if self.raw_std is not None
+            else (missing if self.coverage is not None else None),
         }
         if self.task == "classification":
             columns = {"probability": _as_2d(self.proba), "prediction": _as_2d(self.mean)}
