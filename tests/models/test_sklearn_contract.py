@@ -280,3 +280,26 @@ def test_a_bare_saved_model_refuses_tampering(tmp_path) -> None:
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(InputError, match=r"weights\.npz"):
         load_model(tmp_path / "m")
+
+
+def test_a_directory_saved_before_sealing_still_loads(b3db_slice, tmp_path) -> None:
+    import json
+
+    smiles, y = b3db_slice
+    cm = CalibratedModel(get_model("ridge"), method="split")
+    cm.fit(smiles[:100], y[:100], X_calib=smiles[100:], y_calib=y[100:])
+    saved = cm.save(tmp_path / "cm")
+    for config_path in saved.rglob("config.json"):  # as molfit wrote them before this change
+        config = json.loads(config_path.read_text())
+        del config["checksums"]
+        if "format" in config:
+            config["format"] = "molfit.CalibratedModel/1"
+        config_path.write_text(json.dumps(config))
+    old = CalibratedModel.load(saved).predict(smiles[:4])
+    new = cm.predict(smiles[:4])
+    assert np.array_equal(old.lower, new.lower) and np.array_equal(old.std, new.std)
+    config = json.loads((saved / "config.json").read_text())
+    config["format"] = "molfit.CalibratedModel/9"
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="unknown format"):
+        CalibratedModel.load(saved)
