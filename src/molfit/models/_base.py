@@ -31,7 +31,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import ClassifierTags, RegressorTags, Tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
@@ -330,6 +329,8 @@ class MoleculeModel(BaseEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R² (regression) or accuracy (classification) of ``predict(X)`` against ``y``; with
         several tasks, the mean over tasks, each on its labelled rows."""
+        from sklearn.metrics import accuracy_score, r2_score  # 0.1 s: only when scoring
+
         pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(as_targets(y)), -1)
         Y = as_targets(y)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
