@@ -35,13 +35,9 @@ from molfit.models import (
 from molfit.registry import Registry
 from molfit.uncertainty import CalibratedModel
 
-#: molfit's classifiers are binary with labels 0/1 (one sub-model per task, P(1) per task);
-#: these checks feed other labels or expect scikit-learn's multi-output probability layout
-_BINARY_01 = {
-    "check_estimators_dtypes": "fits labels {0, 1, 2}: molfit classifiers take labels 0 and 1",
-    "check_classifier_data_not_an_array": "labels {1, 2}: molfit classifiers take 0 and 1",
-    "check_classifiers_classes": "string labels: molfit classifiers take numeric 0 and 1",
-    "check_fit2d_1feature": "labels {1, 2}: molfit classifiers take 0 and 1",
+#: molfit's multi-task classifiers give P for every task in one (n, n_tasks, 2) array (what
+#: CalibratedModel and the reports read); scikit-learn wants a list of (n, 2) arrays
+_MULTI_TASK_PROBA = {
     "check_classifier_multioutput": (
         "several tasks give predict_proba (n, n_tasks, 2), not a list of (n, 2) arrays"
     ),
@@ -49,7 +45,7 @@ _BINARY_01 = {
 
 
 def _expected_failures(estimator) -> dict[str, str]:
-    return _BINARY_01 if is_classifier(estimator) else {}
+    return _MULTI_TASK_PROBA if is_classifier(estimator) else {}
 
 
 @parametrize_with_checks(
@@ -89,6 +85,24 @@ def test_estimator_type_follows_the_task() -> None:
     # the wrapper has the type of what it wraps
     assert is_regressor(CalibratedModel(get_model("ridge")))
     assert is_classifier(CalibratedModel(get_model("logistic")))
+
+
+def test_any_two_labels_classify_and_round_trip(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    labels = np.where(X[:, 0] > 0, "BBB+", "BBB-")
+    model = ExtraTreesModel(n_estimators=20).fit(X, labels)  # text labels: classification
+    assert model.task_ == "classification" and list(model.classes_) == ["BBB+", "BBB-"]
+    assert set(model.predict(X)) == {"BBB+", "BBB-"} and model.score(X, labels) > 0.9
+    # P(classes_[1]) is column 1: high where the label is "BBB-"
+    assert model.predict_proba(X)[labels == "BBB-", 1].mean() > 0.7
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert np.array_equal(again.predict(X), model.predict(X))
+    with pytest.raises(InputError, match="Only binary classification"):
+        ExtraTreesModel().fit(X, np.array(["a", "b", "c"] * 20))
+    with pytest.raises(InputError, match="text labels"):
+        LinearModel(task="regression").fit(X, labels)
 
 
 def test_r2_score_of_a_regressor() -> None:

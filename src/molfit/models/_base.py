@@ -212,10 +212,16 @@ class MoleculeModel(BaseEstimator):
         ``runtime`` (a :class:`molfit.train.Runtime`) is accepted so that every molfit model
         takes the same fit arguments; its ``n_jobs`` is used when the model's is ``None``.
 
+        Classification labels are 0/1; a single task may also use any two labels (text, or two
+        numbers with ``task="classification"``), mapped in order to ``classes_`` (P of
+        ``classes_[1]`` is what ``predict_proba[:, 1]`` gives).
+
         Raises:
             InputError: the labels do not fit the task (continuous labels for a classifier,
-                fewer than 2 labelled rows, one class only) or ``X`` cannot be used.
+                more than two classes, fewer than 2 labelled rows, one class only) or ``X``
+                cannot be used.
         """
+        y, classes = self._binary_labels(y)
         Y = as_targets(y)
         if len(Y) != n_rows(X):
             raise InputError(f"X has {n_rows(X)} rows but y has {len(Y)}")
@@ -240,11 +246,52 @@ class MoleculeModel(BaseEstimator):
             states.append(self._prepare_state(self._fit_task(F[rows], yt)))
         self.states_ = states
         if task == "classification":
-            classes = np.array([0, 1])
+            if classes is None:
+                classes = np.array([0, 1])
             self.classes_ = classes if self.single_task_ else [classes] * self.n_tasks_
         elif hasattr(self, "classes_"):
             del self.classes_
         return self
+
+    def _binary_labels(self, y: Any) -> tuple[Any, np.ndarray | None]:
+        """One task's two class labels other than 0/1 as 0/1 floats, and the classes (sorted);
+        ``(y, None)`` when ``y`` needs no mapping."""
+        if y is None:
+            return y, None
+        arr = np.asarray(y)
+        if arr.ndim != 1 or arr.dtype.kind == "c":
+            return y, None
+        task = getattr(self, "task", "auto")
+        try:
+            numeric = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            numeric = None
+        if numeric is not None:
+            values = np.unique(numeric[~np.isnan(numeric)])
+            if task != "classification" or len(values) != 2 or np.isin(values, (0, 1)).all():
+                return y, None
+            mapped = np.where(np.isnan(numeric), np.nan, (numeric == values[1]).astype(float))
+            return mapped, np.unique(arr[~np.isnan(numeric)])
+        if task == "regression" or not self.supports_classification:
+            raise InputError(
+                f"{type(self).__name__} fits numbers, but y holds text labels such as "
+                f"{arr[0]!r}: a regression target must be numeric"
+            )
+        classes = np.unique(arr.astype(str))
+        if len(classes) > 2:
+            raise InputError(
+                "Only binary classification is supported. The type of the target is "
+                f"multiclass ({len(classes)} labels: {', '.join(classes[:5])}...)"
+            )
+        if len(classes) < 2:
+            raise InputError(f"y has a single class ({classes[0]!r}); need two")
+        return (arr.astype(str) == classes[1]).astype(float), np.unique(arr)
+
+    def _class_labels(self, index: np.ndarray) -> np.ndarray:
+        """Class indices (0/1) as the labels the model was fitted on."""
+        classes = getattr(self, "classes_", None)
+        mapped = isinstance(classes, np.ndarray) and not np.array_equal(classes, [0, 1])
+        return classes[index] if self.single_task_ and mapped else index
 
     def _fit_task_name(self, Y: np.ndarray) -> str:
         """The task to fit (``task``, or inferred from the labels for ``"auto"``), checked
@@ -308,7 +355,7 @@ class MoleculeModel(BaseEstimator):
         self._check_fitted()
         mean, std = self.predict_features(self._features(X, fitting=False))
         if self.task_ == "classification":
-            labels = self._shape((mean >= 0.5).astype(np.int64))
+            labels = self._class_labels(self._shape((mean >= 0.5).astype(np.int64)))
             return (labels, None) if return_std else labels
         if return_std:
             return self._shape(mean), None if std is None else self._shape(std)
@@ -331,6 +378,11 @@ class MoleculeModel(BaseEstimator):
         several tasks, the mean over tasks, each on its labelled rows."""
         from sklearn.metrics import accuracy_score, r2_score  # 0.1 s: only when scoring
 
+        self._check_fitted()
+        if self.task_ == "classification" and self.single_task_:
+            return float(
+                accuracy_score(np.asarray(y), self.predict(X), sample_weight=sample_weight)
+            )
         pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(as_targets(y)), -1)
         Y = as_targets(y)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -369,13 +421,16 @@ class MoleculeModel(BaseEstimator):
 
     # -- persistence ----------------------------------------------------------------------------
     def _fitted_meta(self) -> dict[str, Any]:
-        return {
+        meta = {
             "task": self.task_,
             "n_features_in": self.n_features_in_,
             "n_tasks": self.n_tasks_,
             "single_task": self.single_task_,
             "input_kind": self.input_kind_,
         }
+        if self.task_ == "classification" and self.single_task_:
+            meta["classes"] = np.asarray(self.classes_).tolist()
+        return meta
 
     def _raw_state(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
         """The arrays of a task state worth saving (drops rebuilt helper objects)."""
@@ -434,7 +489,7 @@ class MoleculeModel(BaseEstimator):
                 f"{weights}: cannot read the saved weights (missing, truncated or edited): {exc}"
             ) from None
         if model.task_ == "classification":
-            classes = np.array([0, 1])
+            classes = np.asarray(meta.get("classes", [0, 1]))
             model.classes_ = classes if model.single_task_ else [classes] * model.n_tasks_
         return model
 
