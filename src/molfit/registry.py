@@ -28,7 +28,7 @@ the exception class given to the registry (molfit's registries pass ``InputError
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -175,16 +175,6 @@ class Registry(Generic[T]):
         if self._key(name) not in self._entries:
             self._read_plugins()
         return self._key(name) in self._entries
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self.names())
-
-    def find(self, predicate: Callable[[Entry[T]], bool]) -> list[str]:
-        """Names of loaded or directly registered entries for which ``predicate(entry)`` holds."""
-        return [e.name for e in self.items() if e.target is not None and predicate(e)]
 
     # -- internals --------------------------------------------------------------------------------
     @staticmethod
