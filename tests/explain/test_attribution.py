@@ -68,7 +68,7 @@ def test_cli_explain(tmp_path) -> None:
     y = [sum(a.GetSymbol() == "N" for a in Chem.MolFromSmiles(s).GetAtoms()) for s in smiles]
     model = get_model("dmpnn", hidden=16, epochs=2, progress_bar=False)
     cm = CalibratedModel(model, method="split")
-    cm.fit(smiles[:40], y[:40], smiles[40:], y[40:], targets=["n_nitrogen"])
+    cm.fit(smiles[:40], y[:40], X_calib=smiles[40:], y_calib=y[40:], targets=["n_nitrogen"])
     cm.save(tmp_path / "run" / "model")
     out = tmp_path / "atoms.svg"
     args = ["explain", str(tmp_path / "run"), "NCCO", "--out", str(out), "--target", "n_nitrogen"]

@@ -153,7 +153,7 @@ def test_gp_fit_matches_molfit_models_gp():
     from molfit import models
 
     x, y = np.array([-1.0, 0.0, 2.0]), np.array([0.5, -0.2, 1.0])
-    gp = models.GaussianProcessRegressor(
+    gp = models.ExactGP(
         kernel="rbf",
         length_scale=1.3,
         noise=0.01,

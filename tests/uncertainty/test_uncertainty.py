@@ -42,14 +42,14 @@ def b3db() -> tuple[list[str], np.ndarray]:
 def test_split_conformal_covers_near_nominal(b3db_regression) -> None:
     smiles, y = b3db_regression  # ~1000 molecules, random order: exchangeable
     cm = CalibratedModel(get_model("ridge"), coverage=0.9, method="split")
-    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    cm.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     pred = cm.predict(smiles[750:])
     coverage = interval_coverage(y[750:], pred.lower, pred.upper)
     assert 0.82 <= coverage <= 0.97
     assert (pred.lower <= pred.mean).all() and (pred.mean <= pred.upper).all()
     # a higher nominal coverage gives wider intervals on the same points
     wide = CalibratedModel(get_model("ridge"), coverage=0.97, method="split")
-    wide.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    wide.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     wp = wide.predict(smiles[750:])
     assert (wp.upper - wp.lower).mean() > (pred.upper - pred.lower).mean()
 
@@ -57,10 +57,10 @@ def test_split_conformal_covers_near_nominal(b3db_regression) -> None:
 def test_normalized_intervals_adapt_to_the_std(b3db_regression) -> None:
     smiles, y = b3db_regression
     cm = CalibratedModel(get_model("gp-tanimoto"), method="split")
-    cm.fit(smiles[:500], y[:500], smiles[500:750], y[500:750])
+    cm.fit(smiles[:500], y[:500], X_calib=smiles[500:750], y_calib=y[500:750])
     pred = cm.predict(smiles[750:])
     width = pred.upper - pred.lower
-    assert np.corrcoef(width, pred.std)[0, 1] > 0.99  # width = 2 q (σ + β)
+    assert np.corrcoef(width, pred.raw_std)[0, 1] > 0.99  # width = 2 q (σ_raw + β)
     assert 0.82 <= interval_coverage(y[750:], pred.lower, pred.upper) <= 0.97
 
 
@@ -96,7 +96,7 @@ def test_classification_calibration_and_sets(b3db) -> None:
     smiles, y = b3db
     model = get_model("extratrees", n_estimators=50)
     cm = CalibratedModel(model, coverage=0.9, method="split")
-    cm.fit(smiles[:800], y[:800], smiles[800:1150], y[800:1150])
+    cm.fit(smiles[:800], y[:800], X_calib=smiles[800:1150], y_calib=y[800:1150])
     pred = cm.predict(smiles[1150:])
     assert pred.proba.shape == (350,) and pred.sets.shape == (350, 2)
     covered = pred.sets[np.arange(350), y[1150:].astype(int)].mean()
@@ -135,13 +135,13 @@ def test_domain_flags_a_platinum_complex(b3db_regression) -> None:
 def test_unparseable_rows_get_errors_and_the_rest_is_predicted(b3db_regression, tmp_path) -> None:
     smiles, y = b3db_regression
     cm = CalibratedModel(get_model("ridge"), method="split").fit(
-        smiles[:300], y[:300], smiles[300:500], y[300:500], targets=["logBB"]
+        smiles[:300], y[:300], X_calib=smiles[300:500], y_calib=y[300:500], targets=["logBB"]
     )
     pred = cm.predict([smiles[600], "C1CC", "not a smiles", smiles[601]])
     assert np.isfinite(pred.mean[[0, 3]]).all() and np.isnan(pred.mean[[1, 2]]).all()
     assert "unclosed ring" in pred.error[1] and pred.error[0] == ""
     frame = pred.to_frame()
-    assert list(frame.columns[:4]) == ["prediction", "std", "lower", "upper"]
+    assert list(frame.columns[:5]) == ["prediction", "std", "lower", "upper", "raw_std"]
     cm.save(tmp_path / "cm")
     again = CalibratedModel.load(tmp_path / "cm").predict([smiles[600], smiles[601]])
     assert np.array_equal(again.lower, pred.lower[[0, 3]])
@@ -163,3 +163,57 @@ def test_metrics_on_known_values() -> None:
     assert gaussian_nll(yy, np.zeros(5000), np.ones(5000)) == pytest.approx(
         0.5 * np.log(2 * np.pi) + 0.5, abs=0.05
     )
+
+
+@pytest.fixture(scope="module")
+def b3db_scaffold() -> dict[str, tuple[list[str], np.ndarray]]:
+    """A 700-molecule slice of B3DB logBB, scaffold split 60/20/20 (not exchangeable)."""
+    from molfit.data.split import make_split
+
+    ds = load("b3db-regression", validate=True)
+    idx = np.random.default_rng(3).permutation(len(ds))[:700]
+    smiles, y = [ds.smiles[i] for i in idx], ds.y[idx, 0]
+    split = make_split("scaffold", smiles=smiles, fractions=(0.6, 0.2, 0.2), seed=0)
+    return {
+        part: ([smiles[i] for i in rows], y[np.asarray(rows)])
+        for part, rows in (("train", split.train), ("valid", split.valid), ("test", split.test))
+    }
+
+
+@pytest.mark.parametrize("name", ["extratrees", "ridge"])
+def test_std_is_the_calibrated_scale_for_every_model(name: str, b3db_scaffold) -> None:
+    from scipy.stats import norm
+
+    (tr, y_tr), (va, y_va), (te, y_te) = (b3db_scaffold[p] for p in ("train", "valid", "test"))
+    params = {"n_estimators": 50} if name == "extratrees" else {}
+    cm = CalibratedModel(get_model(name, **params), coverage=0.9, method="split")
+    pred = cm.fit(tr, y_tr, X_calib=va, y_calib=y_va).predict(te)
+    z = norm.ppf(0.95)
+    interval = interval_coverage(y_te, pred.lower, pred.upper)
+    gaussian = interval_coverage(y_te, pred.mean - z * pred.std, pred.mean + z * pred.std)
+    assert abs(gaussian - interval) <= 0.02 and 0.75 <= interval <= 0.98
+    frame = pred.to_frame(te)
+    assert np.allclose(frame["std"], pred.std) and "raw_std" in frame.columns
+    if name == "ridge":  # no spread of its own, still a calibrated std
+        assert pred.raw_std is None and frame["raw_std"].isna().all()
+        assert np.ptp(pred.std) < 1e-9 and pred.std[0] > 0
+    else:  # raw_std is the model's own per-tree spread, std the interval's scale
+        _, own = cm.estimator_.predict(te, return_std=True)
+        assert np.array_equal(pred.raw_std, own)
+        half = (pred.upper - pred.lower) / 2
+        np.testing.assert_allclose(pred.std * z, half, rtol=1e-12)
+        assert not np.allclose(pred.std, pred.raw_std)
+
+
+def test_cv_plus_std_matches_its_interval(b3db_regression) -> None:
+    from scipy.stats import norm
+
+    smiles, y = b3db_regression
+    cm = CalibratedModel(get_model("gp-tanimoto"), coverage=0.8).fit(smiles[:200], y[:200])
+    assert cm.method_ == "cv+"
+    pred = cm.predict(smiles[200:500])
+    z = norm.ppf(0.9)
+    lo, hi = pred.mean - z * pred.std, pred.mean + z * pred.std
+    assert np.allclose(hi - lo, pred.upper - pred.lower)
+    assert abs(interval_coverage(y[200:500], lo, hi) - 0.8) < 0.1
+    assert pred.raw_std is not None and (pred.raw_std > 0).all()

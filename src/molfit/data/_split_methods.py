@@ -1,5 +1,9 @@
 """The splitters: random, scaffold, temporal, cluster and stratified, and ``make_split`` by name.
 
+Names live in :data:`SPLITS`, a :class:`molfit.registry.Registry` (entry-point group
+``molfit.splits``). A registered split method is a function
+``f(smiles, y, times, fractions, seed, **options) -> Split`` that checks the inputs it needs.
+
 Every splitter returns a :class:`~molfit.data.split.Split` whose ``leakage`` holds the figures of
 :func:`~molfit.data.split.leakage_report` whenever molecules were given.
 """
@@ -31,8 +35,10 @@ from molfit.data._split_leakage import (
     murcko_scaffold,
 )
 from molfit.errors import InputError
+from molfit.registry import Registry
 
-METHODS = ("random", "scaffold", "temporal", "cluster", "stratified")
+#: split methods by name (see the module docs)
+SPLITS: Registry = Registry("split method", group="molfit.splits", error=InputError)
 
 
 def _check_seed(seed: int) -> int:
@@ -441,8 +447,8 @@ def make_split(
     seed: int = 0,
     **kw: Any,
 ) -> Split:
-    """Split by method name (used by the CLI): ``random``, ``scaffold``, ``temporal``,
-    ``cluster`` or ``stratified``.
+    """Split by method name (used by the CLI): a name in :data:`SPLITS` (``random``,
+    ``scaffold``, ``temporal``, ``cluster``, ``stratified``, and any plugin's).
 
     Args:
         method: the method name (case-insensitive).
@@ -453,33 +459,54 @@ def make_split(
         **kw: further options of the chosen splitter (``balanced``, ``threshold``, ...).
 
     Raises:
-        InputError: an unknown method, or the input the method needs is missing.
+        InputError: an unknown method (the message lists the known ones), or the input the
+            method needs is missing.
     """
-    name = method.strip().lower()
-    if name not in METHODS:
-        raise InputError(f"unknown split method {method!r}; choose one of {', '.join(METHODS)}")
-    if name in ("scaffold", "cluster") and smiles is None:
-        raise InputError(f"{name} split needs SMILES")
-    if name == "scaffold":
-        return scaffold_split(smiles, fractions, seed, **kw)  # type: ignore[arg-type]
-    if name == "cluster":
-        return cluster_split(smiles, fractions, seed, **kw)  # type: ignore[arg-type]
-    if name == "temporal":
-        if times is None:
-            raise InputError("temporal split needs a time per row (a date or number column)")
-        return temporal_split(times, fractions, smiles=smiles, seed=seed, **kw)
-    if name == "stratified":
-        if y is None:
-            raise InputError("stratified split needs class labels (a target column)")
-        labels = np.asarray(y, dtype=object)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.ndim != 1:
-            raise InputError(f"stratified split needs one label column, got shape {labels.shape}")
-        return stratified_split(list(labels), fractions, seed, smiles=smiles, **kw)
+    return SPLITS.get(method)(smiles, y, times, fractions, seed, **kw)
+
+
+@SPLITS.register("scaffold")
+def _by_scaffold(smiles, y, times, fractions, seed, **kw) -> Split:  # type: ignore[no-untyped-def]
+    if smiles is None:
+        raise InputError("scaffold split needs SMILES")
+    return scaffold_split(smiles, fractions, seed, **kw)
+
+
+@SPLITS.register("cluster")
+def _by_cluster(smiles, y, times, fractions, seed, **kw) -> Split:  # type: ignore[no-untyped-def]
+    if smiles is None:
+        raise InputError("cluster split needs SMILES")
+    return cluster_split(smiles, fractions, seed, **kw)
+
+
+@SPLITS.register("temporal")
+def _by_time(smiles, y, times, fractions, seed, **kw) -> Split:  # type: ignore[no-untyped-def]
+    if times is None:
+        raise InputError("temporal split needs a time per row (a date or number column)")
+    return temporal_split(times, fractions, smiles=smiles, seed=seed, **kw)
+
+
+@SPLITS.register("stratified")
+def _by_class(smiles, y, times, fractions, seed, **kw) -> Split:  # type: ignore[no-untyped-def]
+    if y is None:
+        raise InputError("stratified split needs class labels (a target column)")
+    labels = np.asarray(y, dtype=object)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise InputError(f"stratified split needs one label column, got shape {labels.shape}")
+    return stratified_split(list(labels), fractions, seed, smiles=smiles, **kw)
+
+
+@SPLITS.register("random")
+def _at_random(smiles, y, times, fractions, seed, **kw) -> Split:  # type: ignore[no-untyped-def]
     if smiles is not None:
         return random_split(list(smiles), fractions, seed, **kw)
     for other in (y, times):
         if other is not None:
             return random_split(len(other), fractions, seed, **kw)
     raise InputError("random split needs SMILES or the number of rows")
+
+
+#: the built-in method names (``SPLITS.names()`` also lists plugins')
+METHODS = tuple(SPLITS.names())

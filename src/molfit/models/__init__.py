@@ -1,17 +1,32 @@
 """Estimators for molecules (scikit-learn contract), the Prediction record and the model registry.
 
-``X`` is a list of SMILES or RDKit molecules (or a numeric feature array); ``y`` is ``(n,)`` or
-``(n, n_tasks)`` with ``NaN`` for missing labels. Names for ``get_model`` / ``--model``:
-``extratrees``, ``rf``, ``ridge``, ``logistic``, ``gp-tanimoto``, ``gp-rbf`` (and ``dmpnn``,
-``gcn`` when their modules are installed).
+``X`` is a list of SMILES or RDKit molecules (or a numeric ``(n, n_features)`` array); ``y`` is
+``(n,)`` or ``(n, n_tasks)`` with ``NaN`` for missing labels. A model's scikit-learn type follows
+its ``task``: ``"regression"`` → regressor (``score`` = R²), ``"classification"`` → binary
+classifier (``predict_proba``, ``classes_``, ``score`` = accuracy), ``"auto"`` → decided at fit.
+Using a model before ``fit`` raises :class:`NotFittedError` (an ``InputError`` and
+scikit-learn's ``NotFittedError``).
+
+Names for ``get_model`` / ``--model`` live in :data:`MODELS`: ``extratrees``, ``rf``, ``ridge``,
+``logistic``, ``linear``, ``gp-tanimoto``, ``gp-rbf``, ``exact-gp`` and, imported only when
+asked for, ``dmpnn``, ``gcn``, ``schnet``, ``painn``, ``dimenet++``; plugins add names through
+the ``molfit.models`` entry-point group. Importing this package never imports torch.
 """
 
-from molfit.models._base import MoleculeModel, as_targets, infer_task
-from molfit.models._featurize import featurize
-from molfit.models._gp import GaussianProcessModel, GaussianProcessRegressor
+from molfit.models._base import (
+    MoleculeModel,
+    NotFittedError,
+    as_targets,
+    infer_task,
+    is_array_input,
+    read_config,
+)
+from molfit.models._featurize import FEATURIZERS, featurize
+from molfit.models._gp import ExactGP, GaussianProcessModel
 from molfit.models._linear import LinearModel
 from molfit.models._prediction import Prediction
 from molfit.models._registry import (
+    MODELS,
     available_models,
     get_model,
     load_model,
@@ -19,23 +34,20 @@ from molfit.models._registry import (
     register_model,
     registered_name,
     save_model,
+    seal_model_dir,
+    verify_model_dir,
 )
 from molfit.models._trees import ExtraTreesModel, RandomForestModel
 
-register_model("extratrees", ExtraTreesModel)
-register_model("rf", RandomForestModel)
-register_model("ridge", LinearModel, task="regression")
-register_model("logistic", LinearModel, task="classification")
-register_model("linear", LinearModel)
-register_model("gp-tanimoto", GaussianProcessModel, kernel="tanimoto")
-register_model("gp-rbf", GaussianProcessModel, kernel="rbf")
-
 __all__ = [
+    "FEATURIZERS",
+    "MODELS",
+    "ExactGP",
     "ExtraTreesModel",
     "GaussianProcessModel",
-    "GaussianProcessRegressor",
     "LinearModel",
     "MoleculeModel",
+    "NotFittedError",
     "Prediction",
     "RandomForestModel",
     "as_targets",
@@ -43,9 +55,13 @@ __all__ = [
     "featurize",
     "get_model",
     "infer_task",
+    "is_array_input",
     "load_model",
     "model_class",
+    "read_config",
     "register_model",
     "registered_name",
     "save_model",
+    "seal_model_dir",
+    "verify_model_dir",
 ]

@@ -277,11 +277,13 @@ class GaussianProcessModel(MoleculeModel):
         ]
 
 
-class GaussianProcessRegressor(GaussianProcessModel):
-    """:class:`GaussianProcessModel` under the name a scikit-learn user looks for.
+class ExactGP(GaussianProcessModel):
+    """:class:`GaussianProcessModel` as the textbook exact GP regressor (the primer's GP).
 
-    On a plain numeric array with fixed hyper-parameters it is a textbook GP::
+    Same parameters and behaviour (exact posterior up to ``max_exact`` training points); the
+    name does not reuse scikit-learn's ``GaussianProcessRegressor``, whose signature differs.
+    On a numeric ``(n, d)`` array with fixed hyper-parameters::
 
-        gp = GaussianProcessRegressor(kernel="rbf", length_scale=0.5, noise=0.01, optimize=False)
-        mean, std = gp.fit(x, y).predict(x_new, return_std=True)   # x: (n,) or (n, d)
+        gp = ExactGP(kernel="rbf", length_scale=0.5, noise=0.01, optimize=False)
+        mean, std = gp.fit(x[:, None], y).predict(x_new[:, None], return_std=True)
     """

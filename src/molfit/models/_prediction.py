@@ -28,7 +28,15 @@ class Prediction:
             class (0 or 1, as float so missing rows can be ``NaN``).
         task: ``"regression"`` or ``"classification"``.
         targets: target names, one per task.
-        std: regression standard deviation (target units), or ``None`` if the model gives none.
+        std: the calibrated regression standard deviation (target units): the scale of the
+            conformal interval, ``(upper - lower) / (2 z)`` with ``z`` the standard normal
+            quantile at ``0.5 + coverage / 2``, so that ``mean ± z·std`` is the interval. Every
+            model calibrated by :class:`molfit.uncertainty.CalibratedModel` has one, including
+            models without a spread of their own (ridge, one deep network). ``None`` when
+            nothing was calibrated.
+        raw_std: the model's own spread (target units): per-tree std, GP posterior std,
+            ensemble spread; ``None`` for models without one. Usually too small to be read as
+            an error bar: use :attr:`std`.
         lower, upper: conformal interval bounds at :attr:`coverage` (target units), or ``None``.
         proba: classification probability of class 1 (calibrated when a calibrator was fitted).
         sets: classification conformal prediction sets, boolean ``(n, [n_tasks,] 2)``:
@@ -44,6 +52,7 @@ class Prediction:
     task: str = "regression"
     targets: list[str] = field(default_factory=lambda: ["y"])
     std: np.ndarray | None = None
+    raw_std: np.ndarray | None = None
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     proba: np.ndarray | None = None
@@ -64,7 +73,9 @@ class Prediction:
     def to_frame(self, smiles: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per input row.
 
-        Columns (single target): ``prediction``, ``std``, ``lower``, ``upper`` (regression) or
+        Columns (single target): ``prediction``, ``std`` (calibrated), ``lower``, ``upper``,
+        ``raw_std`` (the model's own spread; present for calibrated records and for models
+        with a spread) (regression) or
         ``probability``, ``prediction``, ``prediction_set`` (classification); then
         ``similarity``, ``in_domain``, ``domain_note``, ``error``. With several targets the
         per-target columns are prefixed by the target name (``logBB_prediction``).
@@ -73,14 +84,18 @@ class Prediction:
         if smiles is not None:
             frame["smiles"] = list(smiles)
         single = self.n_tasks == 1
+        missing = np.full((len(self), self.n_tasks), np.nan)
         columns = {
             "prediction": _as_2d(self.mean),
-            # always present for regression (NaN for models without a std): a stable schema
-            "std": _as_2d(self.std)
-            if self.std is not None
-            else np.full((len(self), self.n_tasks), np.nan),
+            # std is always present for regression, raw_std whenever the record was
+            # calibrated or the model has a spread (NaN where a model gives none): a stable
+            # schema for the same kind of run
+            "std": _as_2d(self.std) if self.std is not None else missing,
             "lower": _as_2d(self.lower),
             "upper": _as_2d(self.upper),
+            "raw_std": _as_2d(self.raw_std)
+            if self.raw_std is not None
+            else (missing if self.coverage is not None else None),
         }
         if self.task == "classification":
             columns = {"probability": _as_2d(self.proba), "prediction": _as_2d(self.mean)}

@@ -121,7 +121,7 @@ class _ForestModel(MoleculeModel):
             n_estimators=self.n_estimators,
             max_features=self.max_features,
             min_samples_leaf=self.min_samples_leaf,
-            n_jobs=self.n_jobs,
+            n_jobs=self._jobs(),
             random_state=self.seed,
         )
         F = as_float32(F)
@@ -144,7 +144,8 @@ class _ForestModel(MoleculeModel):
             else:
                 out[i, lo : lo + len(X)] = v[:, 0]
 
-        workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else 1
+        jobs = self._jobs()
+        workers = jobs if jobs and jobs > 0 else 1
         for lo in range(0, len(F), _CHUNK):
             X = np.ascontiguousarray(as_float32(F[lo : lo + _CHUNK]))
             if workers > 1:  # tree traversal releases the GIL: threads scale

@@ -106,10 +106,10 @@ def _rbf_gp_posterior(
 
 def _molfit_gp(length_scale: float, noise: float) -> Any:
     """molfit's own GP regressor with a fixed RBF kernel."""
-    from molfit.models import GaussianProcessRegressor
+    from molfit.models import ExactGP
 
     # The slide's GP: zero prior mean, unit signal variance, the band of the latent function.
-    return GaussianProcessRegressor(
+    return ExactGP(
         kernel="rbf",
         length_scale=length_scale,
         noise=noise,

@@ -1,36 +1,54 @@
 """A trained QSAR model with honest uncertainty: estimator + conformal calibration + domain.
 
-:class:`CalibratedModel` wraps any registered estimator. Regression predictions get a std (from
-the model) and a conformal interval at the chosen coverage; classification predictions get
-calibrated probabilities and conformal prediction sets; every prediction gets its similarity to
-the training set and an in-domain flag. Rows whose SMILES cannot be parsed come back with ``NaN``
-and an error message; the others are still predicted.
+:class:`CalibratedModel` is a scikit-learn meta-estimator around any registered estimator
+(``clone`` works; ``__init__`` only stores parameters). Regression predictions get a conformal
+interval at the chosen coverage and ``std``, the calibrated scale of that interval
+(``(upper - lower) / (2 z)``, ``z`` the standard normal quantile at ``0.5 + coverage / 2``), with
+the model's own spread kept as ``raw_std``; models without a spread of their own (ridge, one deep
+network) still get a calibrated ``std`` from the conformal residuals. Classification predictions
+get calibrated probabilities and conformal prediction sets; every prediction gets its similarity
+to the training set and an in-domain flag. Rows whose SMILES cannot be parsed come back with
+``NaN`` and an error message; the others are still predicted.
 
 Calibration method (``method``):
 
-* ``"split"``: fit the estimator on the training rows, calibrate on a separate calibration set
-  (``X_cal``, e.g. the validation part of a scaffold split).
+* ``"split"``: fit the estimator on the training rows, calibrate on a separate calibration set:
+  ``X_calib`` (e.g. the validation part of a scaffold split) or, without one, a seeded random
+  ``calib_fraction`` of the rows given.
 * ``"cv+"``: K-fold CV+ on all rows given (training + calibration): for small data, where holding
   out a calibration set would cost too much.
-* ``"auto"`` (default): CV+ when fewer than ``small_data`` (500) molecules are available in total
-  or no calibration set is given, split conformal otherwise.
+* ``"auto"`` (default): CV+ when fewer than ``small_data`` (500) molecules are available in
+  total, split conformal otherwise.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rdkit import Chem
-from sklearn.base import clone
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import get_tags
 from tqdm.auto import tqdm
 
 from molfit.chem import parse_many, to_mols
 from molfit.errors import InputError
-from molfit.models import Prediction, as_targets, infer_task, load_model, save_model
+from molfit.models import (
+    NotFittedError,
+    Prediction,
+    as_targets,
+    infer_task,
+    load_model,
+    save_model,
+    seal_model_dir,
+    verify_model_dir,
+)
 from molfit.uncertainty._conformal import (
     ProbabilityCalibrator,
     conformal_quantile,
@@ -42,103 +60,172 @@ from molfit.uncertainty._conformal import (
 from molfit.uncertainty._domain import AD_FINGERPRINT, ApplicabilityDomain
 
 _AD_SETTINGS = {"featurizer": "ecfp", "radius": 3, "n_bits": 1024, "counts": False}
+FORMAT = "molfit.CalibratedModel/2"
+_READABLE = ("molfit.CalibratedModel/1", FORMAT)
+METHODS = ("auto", "split", "cv+")
 
 
 def _raw_predict(model: Any, mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray | None]:
-    """Model output ``(n, n_tasks)`` (P(1) for classifiers) and std or ``None``."""
+    """Model output ``(n, n_tasks)`` (P(1) for classifiers) and its own std or ``None``."""
     if hasattr(model, "predict_features"):
         return model.predict_features(model.featurize(list(mols)))
     record: Prediction = model.predict_record(list(mols))
     values = record.proba if record.task == "classification" else record.mean
     values = np.asarray(values, float).reshape(len(mols), -1)
-    std = None if record.std is None else np.asarray(record.std, float).reshape(len(mols), -1)
+    own = record.raw_std if record.raw_std is not None else record.std
+    std = None if own is None else np.asarray(own, float).reshape(len(mols), -1)
     return values, std
 
 
-class CalibratedModel:
-    """Estimator + conformal calibration + applicability domain.
+def calibrated_std(lower: np.ndarray, upper: np.ndarray, coverage: float) -> np.ndarray:
+    """The Gaussian scale of a central interval at ``coverage``: ``(upper - lower) / (2 z)``,
+    ``z = Φ⁻¹(0.5 + coverage / 2)`` (1.645 at 90 %); same shape and units as the bounds."""
+    return (np.asarray(upper) - np.asarray(lower)) / (2.0 * norm.ppf(0.5 + coverage / 2.0))
+
+
+class CalibratedModel(BaseEstimator):
+    """Estimator + conformal calibration + applicability domain (a cloneable meta-estimator).
+
+    ``X`` are SMILES strings or RDKit molecules (the domain needs molecules).
 
     Args:
-        model: an unfitted estimator (e.g. ``get_model("extratrees")``).
+        estimator: an unfitted estimator (e.g. ``get_model("extratrees")``); cloned at fit.
         coverage: nominal coverage of intervals and prediction sets (0.9 = 90 %).
         method: ``"auto"``, ``"split"`` or ``"cv+"`` (see module docs).
         calibration: probability calibration for classifiers: ``"auto"``, ``"platt"``,
             ``"isotonic"`` or ``"none"``.
         n_folds: folds for CV+.
         small_data: below this many molecules, ``method="auto"`` uses CV+.
+        calib_fraction: share of the rows held out (seeded) for split calibration when ``fit``
+            gets no ``X_calib``.
         normalize: divide conformal scores by the model's std (adaptive interval widths).
         domain_percentile: percentile of within-train nearest-neighbour similarity used as the
             applicability-domain threshold.
         seed: random seed (folds, hold-out).
+
+    Its scikit-learn estimator type is the inner estimator's.
     """
 
     def __init__(
         self,
-        model: Any,
+        estimator: Any,
         coverage: float = 0.9,
         method: str = "auto",
         calibration: str = "auto",
         n_folds: int = 5,
         small_data: int = 500,
+        calib_fraction: float = 0.2,
         normalize: bool = True,
         domain_percentile: float = 5.0,
         seed: int = 0,
     ) -> None:
-        if not 0.0 < coverage < 1.0:
-            raise InputError(f"coverage must lie between 0 and 1, got {coverage}")
-        if method not in ("auto", "split", "cv+"):
-            raise InputError(f"method must be auto, split or cv+, got {method!r}")
-        self.model = model
+        self.estimator = estimator
         self.coverage = coverage
         self.method = method
         self.calibration = calibration
         self.n_folds = n_folds
         self.small_data = small_data
+        self.calib_fraction = calib_fraction
         self.normalize = normalize
         self.domain_percentile = domain_percentile
         self.seed = seed
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.regressor_tags = inner.regressor_tags
+        tags.classifier_tags = inner.classifier_tags
+        tags.target_tags.required = True
+        tags.input_tags.string = True
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "estimator_")
+
+    @property
+    def model_(self) -> Any:
+        """The fitted inner estimator (same as ``estimator_``)."""
+        return self.estimator_
+
+    def _check_params(self) -> None:
+        if not 0.0 < float(self.coverage) < 1.0:
+            raise InputError(f"coverage must lie between 0 and 1, got {self.coverage}")
+        if self.method not in METHODS:
+            raise InputError(f"method must be auto, split or cv+, got {self.method!r}")
+        if not 0.0 < float(self.calib_fraction) < 1.0:
+            raise InputError(f"calib_fraction must lie between 0 and 1, got {self.calib_fraction}")
+        if int(self.n_folds) < 2:
+            raise InputError(f"n_folds must be at least 2, got {self.n_folds}")
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
         self,
         X: Sequence[Any],
         y: Any,
-        X_cal: Sequence[Any] | None = None,
-        y_cal: Any = None,
+        *,
+        X_calib: Sequence[Any] | None = None,
+        y_calib: Any = None,
         targets: list[str] | None = None,
         progress: bool = False,
+        **fit_params: Any,
     ) -> CalibratedModel:
-        """Fit estimator, calibration and domain. ``X`` are SMILES/molecules (must all parse)."""
+        """Fit estimator, calibration and domain; returns ``self``.
+
+        Args:
+            X: training molecules (SMILES or RDKit; every one must parse), ``(n,)``.
+            y: targets ``(n,)`` or ``(n, n_tasks)``, ``NaN`` for missing labels.
+            X_calib, y_calib: a calibration set (e.g. a scaffold split's validation part);
+                without one, split calibration holds out ``calib_fraction`` of ``X``.
+            targets: target names (``y0``, ``y1``... by default).
+            progress: show progress bars (stderr).
+            **fit_params: passed to the inner estimator's ``fit`` (e.g. ``runtime=``), for the
+                main model and every CV+ fold model.
+
+        Raises:
+            InputError: bad parameters, labels or molecules.
+        """
+        self._check_params()
+        if (X_calib is None) != (y_calib is None):
+            raise InputError("give both X_calib and y_calib, or neither")
         mols = to_mols(list(X))
         Y = as_targets(y)
-        cal_mols = to_mols(list(X_cal)) if X_cal is not None else None
-        Y_cal = as_targets(y_cal) if X_cal is not None else None
+        if len(Y) != len(mols):
+            raise InputError(f"X has {len(mols)} rows but y has {len(Y)}")
+        cal_mols = to_mols(list(X_calib)) if X_calib is not None else None
+        Y_cal = as_targets(y_calib) if X_calib is not None else None
+        if cal_mols is not None and len(Y_cal) != len(cal_mols):
+            raise InputError(f"X_calib has {len(cal_mols)} rows but y_calib has {len(Y_cal)}")
+        if Y_cal is not None and Y_cal.shape[1] != Y.shape[1]:
+            raise InputError(f"y has {Y.shape[1]} targets but y_calib has {Y_cal.shape[1]}")
         n_total = len(mols) + (len(cal_mols) if cal_mols is not None else 0)
         method = self.method
         if method == "auto":
-            method = "cv+" if cal_mols is None or n_total < self.small_data else "split"
-        if method == "split" and cal_mols is None:
-            raise InputError("method='split' needs a calibration set (X_cal, y_cal)")
+            method = "cv+" if n_total < self.small_data else "split"
         if method == "cv+" and cal_mols is not None:  # small data: every molecule trains
             mols, Y = mols + cal_mols, np.concatenate([Y, Y_cal])
             cal_mols = Y_cal = None
+        if method == "split" and cal_mols is None:
+            mols, Y, cal_mols, Y_cal = self._hold_out(mols, Y)
         self.method_ = method
-        self.task_ = getattr(self.model, "task", "auto")
-        if self.task_ in (None, "auto"):
-            self.task_ = infer_task(Y)
+        task = getattr(self.estimator, "task", "auto")
+        self.task_ = infer_task(Y) if task in (None, "auto") else task
         self.targets_ = list(targets) if targets else [f"y{t}" for t in range(Y.shape[1])]
-        self.single_task_ = np.ndim(y) == 1
+        if len(self.targets_) != Y.shape[1]:
+            raise InputError(f"{len(self.targets_)} target names for {Y.shape[1]} targets")
+        self.single_task_ = bool(np.asarray(y).ndim == 1)
         steps = tqdm(total=3, desc="train", disable=not progress, leave=False)
         steps.set_postfix_str("fit model")
-        self.model_ = clone(self.model).fit(mols, Y if not self.single_task_ else Y[:, 0])
+        self.estimator_ = clone(self.estimator).fit(mols, self._y(Y), **fit_params)
+        self.task_ = getattr(self.estimator_, "task_", self.task_)
         steps.update()
         steps.set_postfix_str(f"calibrate ({method})")
         if method == "split":
-            values, std = _raw_predict(self.model_, cal_mols)
+            values, std = _raw_predict(self.estimator_, cal_mols)
             self._calibrate(values, std, Y_cal, folds=None)
             self.fold_models_ = []
         else:
-            values, std, folds = self._cross_val(mols, Y, progress)
+            values, std, folds = self._cross_val(mols, Y, progress, fit_params)
             self._calibrate(values, std, Y, folds=folds)
         steps.update()
         steps.set_postfix_str("applicability domain")
@@ -148,8 +235,25 @@ class CalibratedModel:
         self.n_train_ = len(mols)
         return self
 
+    def _y(self, Y: np.ndarray) -> np.ndarray:
+        return Y[:, 0] if self.single_task_ else Y
+
+    def _hold_out(
+        self, mols: list[Chem.Mol], Y: np.ndarray
+    ) -> tuple[list[Chem.Mol], np.ndarray, list[Chem.Mol], np.ndarray]:
+        """A seeded random ``calib_fraction`` of the rows as the calibration set."""
+        n_cal = round(len(mols) * float(self.calib_fraction))
+        if n_cal < 2 or len(mols) - n_cal < 2:
+            raise InputError(
+                f"{len(mols)} molecules are too few to hold out a calibration set; "
+                "use method='cv+' or pass X_calib"
+            )
+        order = np.random.default_rng(self.seed).permutation(len(mols))
+        cal, train = np.sort(order[:n_cal]), np.sort(order[n_cal:])
+        return [mols[i] for i in train], Y[train], [mols[i] for i in cal], Y[cal]
+
     def _cross_val(
-        self, mols: list[Chem.Mol], Y: np.ndarray, progress: bool
+        self, mols: list[Chem.Mol], Y: np.ndarray, progress: bool, fit_params: dict[str, Any]
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         rng = np.random.default_rng(self.seed)
         folds = rng.permutation(len(mols)) % self.n_folds
@@ -159,8 +263,9 @@ class CalibratedModel:
         has_std = True
         for k in tqdm(range(self.n_folds), desc="CV+ folds", disable=not progress, leave=False):
             tr, te = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            Yk = Y[tr] if not self.single_task_ else Y[tr, 0]
-            fold_model = clone(self.model).fit([mols[i] for i in tr], Yk)
+            fold_model = clone(self.estimator).fit(
+                [mols[i] for i in tr], self._y(Y[tr]), **fit_params
+            )
             v, s = _raw_predict(fold_model, [mols[i] for i in te])
             values[te] = v
             if s is None:
@@ -201,7 +306,15 @@ class CalibratedModel:
 
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, X: Sequence[Any], progress: bool = False, chunk: int = 50_000) -> Prediction:
-        """Predict every row; unparseable SMILES give ``NaN`` values and a message in ``error``."""
+        """Predict every row of ``X`` (SMILES or RDKit molecules) as a :class:`Prediction`.
+
+        Regression: ``mean``, ``lower``/``upper`` (conformal, at ``coverage``), ``std`` (the
+        calibrated scale of that interval) and ``raw_std`` (the model's own spread, or ``None``).
+        Unparseable SMILES give ``NaN`` values and a message in ``error``.
+
+        Raises:
+            NotFittedError: the model is not fitted.
+        """
         self._check_fitted()
         items = list(X)
         n = len(items)
@@ -219,25 +332,30 @@ class CalibratedModel:
         ok = np.array([m is not None for m in mols], dtype=bool)
         idx = np.flatnonzero(ok)
         n_tasks = len(self.targets_)
-        out = {k: np.full((n, n_tasks), np.nan) for k in ("mean", "std", "lower", "upper")}
+        keys = ("mean", "raw_std", "lower", "upper")
+        out = {k: np.full((n, n_tasks), np.nan) for k in keys}
         sets = np.zeros((n, n_tasks, 2), dtype=bool)
         sim = np.full(n, np.nan)
         in_domain = np.zeros(n, dtype=bool)
         notes = np.array([""] * n, dtype=object)
+        has_raw = False
         for lo in tqdm(range(0, len(idx), chunk), desc="predict", disable=not progress):
             sel = idx[lo : lo + chunk]
             part = [mols[i] for i in sel]
             res = self._predict_valid(part)
-            for key in ("mean", "std", "lower", "upper"):
+            for key in keys:
                 if res[key] is not None:
                     out[key][sel] = res[key]
+            has_raw = has_raw or res["raw_std"] is not None
             if res["sets"] is not None:
                 sets[sel] = res["sets"]
             sim[sel], in_domain[sel], notes[sel] = res["domain"]
-        return self._record(out, sets, sim, in_domain, notes, errors)
+        if not len(idx):  # nothing predicted: the model's kind decides whether it has a spread
+            has_raw = bool(getattr(self.estimator_, "has_std", False))
+        return self._record(out, sets, sim, in_domain, notes, errors, has_raw)
 
     def _predict_valid(self, mols: list[Chem.Mol]) -> dict[str, Any]:
-        model = self.model_
+        model = self.estimator_
         bits = None
         if hasattr(model, "predict_features"):
             F = model.featurize(mols)
@@ -247,7 +365,7 @@ class CalibratedModel:
                 bits = F
         else:
             values, std = _raw_predict(model, mols)
-        res: dict[str, Any] = {"std": None, "lower": None, "upper": None, "sets": None}
+        res: dict[str, Any] = {"raw_std": None, "lower": None, "upper": None, "sets": None}
         res["domain"] = self.domain_.score(mols, bits if bits is not None else AD_FINGERPRINT(mols))
         if self.task_ == "classification":
             proba = np.column_stack(
@@ -262,7 +380,7 @@ class CalibratedModel:
                 axis=1,
             )
             return res
-        res["mean"], res["std"] = values, std
+        res["mean"], res["raw_std"] = values, std
         lower, upper = np.empty_like(values), np.empty_like(values)
         fold_out = (
             [_raw_predict(m, mols) for m in self.fold_models_] if self.method_ == "cv+" else []
@@ -288,7 +406,7 @@ class CalibratedModel:
         res["lower"], res["upper"] = lower, upper
         return res
 
-    def _record(self, out, sets, sim, in_domain, notes, errors) -> Prediction:
+    def _record(self, out, sets, sim, in_domain, notes, errors, has_raw: bool) -> Prediction:
         def shape(a: np.ndarray | None) -> np.ndarray | None:
             if a is None:
                 return None
@@ -312,28 +430,42 @@ class CalibratedModel:
                 task="classification",
                 **common,
             )
-        has_std = not np.isnan(out["std"]).all() or not len(out["std"])
         return Prediction(
             mean=shape(out["mean"]),
-            std=shape(out["std"]) if has_std else None,
+            std=shape(calibrated_std(out["lower"], out["upper"], self.coverage)),
+            raw_std=shape(out["raw_std"]) if has_raw else None,
             lower=shape(out["lower"]),
             upper=shape(out["upper"]),
             task="regression",
             **common,
         )
 
+    def score(self, X: Sequence[Any], y: Any) -> float:
+        """R² (regression) or accuracy (classification) on ``X``, ``y``; mean over targets,
+        each on its labelled and predicted rows."""
+        pred = self.predict(X)
+        Y = as_targets(y)
+        values = np.asarray(pred.mean, dtype=np.float64).reshape(len(Y), -1)
+        scores = []
+        for t in range(Y.shape[1]):
+            rows = np.isfinite(Y[:, t]) & np.isfinite(values[:, t])
+            metric = accuracy_score if self.task_ == "classification" else r2_score
+            scores.append(metric(Y[rows, t], values[rows, t]))
+        return float(np.mean(scores))
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise InputError("this CalibratedModel is not fitted yet; call fit first")
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError("this CalibratedModel is not fitted yet; call fit first")
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the model directory: ``estimator/``, ``folds/k/`` (CV+ regression),
-        ``calibration.npz``, ``domain.npz`` and ``config.json``. No pickle anywhere."""
+        ``calibration.npz``, ``domain.npz`` and ``config.json`` (with the format version and
+        the SHA-256 of every file, checked by :meth:`load`). No pickle anywhere."""
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_model(self.model_, directory / "estimator")
+        save_model(self.estimator_, directory / "estimator")
         for k, m in enumerate(self.fold_models_):
             save_model(m, directory / "folds" / str(k))
         arrays = {f"task{t}.{k}": v for t, e in enumerate(self.tasks_) for k, v in e.items()}
@@ -342,11 +474,13 @@ class CalibratedModel:
         np.savez(directory / "calibration.npz", **arrays)
         np.savez_compressed(directory / "domain.npz", **self.domain_.state())
         config = {
-            "format": "molfit.CalibratedModel/1",
+            "format": FORMAT,
             "coverage": self.coverage,
             "method": self.method_,
             "calibration": self.calibration,
             "n_folds": self.n_folds,
+            "small_data": self.small_data,
+            "calib_fraction": self.calib_fraction,
             "normalize": self.normalize,
             "domain_percentile": self.domain_percentile,
             "seed": self.seed,
@@ -354,21 +488,51 @@ class CalibratedModel:
             "targets": self.targets_,
             "single_task": bool(self.single_task_),
             "n_train": self.n_train_,
+            "n_folds_saved": len(self.fold_models_),
             "domain_threshold": self.domain_.threshold_,
             "domain_elements": self.domain_.elements_,
             **(extra or {}),
         }
         (directory / "config.json").write_text(json.dumps(config, indent=2, default=str))
-        return directory
+        return seal_model_dir(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> CalibratedModel:
-        """Load a directory written by :meth:`save` (``allow_pickle=False`` throughout)."""
+        """Load a directory written by :meth:`save` (``allow_pickle=False`` throughout).
+
+        Raises:
+            InputError: no model here, an unknown format, or a file edited, truncated or
+                removed since it was saved.
+        """
         directory = Path(directory)
-        path = directory / "config.json"
-        if not path.is_file():
+        if not (directory / "config.json").is_file():
             raise InputError(f"{directory}: no trained model here (missing config.json)")
-        config = json.loads(path.read_text())
+        config = verify_model_dir(directory)
+        if config.get("format") not in _READABLE:
+            raise InputError(
+                f"{directory / 'config.json'}: unknown format {config.get('format')!r}; "
+                f"this molfit reads {', '.join(_READABLE)}"
+            )
+        try:
+            return cls._from_saved(directory, config)
+        except InputError:
+            raise
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+        ) as exc:
+            raise InputError(
+                f"{directory}: cannot read the saved model (missing, truncated or edited "
+                f"file): {type(exc).__name__}: {exc}"
+            ) from None
+
+    @classmethod
+    def _from_saved(cls, directory: Path, config: dict[str, Any]) -> CalibratedModel:
         estimator = load_model(directory / "estimator")
         self = cls(
             estimator,
@@ -376,19 +540,23 @@ class CalibratedModel:
             method=config["method"],
             calibration=config["calibration"],
             n_folds=config["n_folds"],
+            small_data=config.get("small_data", 500),
+            calib_fraction=config.get("calib_fraction", 0.2),
             normalize=config["normalize"],
             domain_percentile=config["domain_percentile"],
             seed=config["seed"],
         )
-        self.model_ = estimator
+        self.estimator_ = estimator
         self.method_ = config["method"]
         self.task_ = config["task"]
         self.targets_ = config["targets"]
         self.single_task_ = config["single_task"]
         self.n_train_ = config["n_train"]
         folds_dir = directory / "folds"
-        n_saved = len(list(folds_dir.iterdir())) if folds_dir.is_dir() else 0
-        self.fold_models_ = [load_model(folds_dir / str(k)) for k in range(n_saved)]
+        n_saved = config.get("n_folds_saved")
+        if n_saved is None:
+            n_saved = len(list(folds_dir.iterdir())) if folds_dir.is_dir() else 0
+        self.fold_models_ = [load_model(folds_dir / str(k)) for k in range(int(n_saved))]
         n_tasks = len(self.targets_)
         self.tasks_ = [{} for _ in range(n_tasks)]
         calibrators: dict[int, dict[str, np.ndarray]] = {}

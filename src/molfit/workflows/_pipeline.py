@@ -301,8 +301,8 @@ def _train_into(
     cm.fit(
         pick(tr),
         yy(tr),
-        pick(va) if len(va) else None,
-        yy(va) if len(va) else None,
+        X_calib=pick(va) if len(va) else None,
+        y_calib=yy(va) if len(va) else None,
         targets=targets,
         progress=progress,
     )

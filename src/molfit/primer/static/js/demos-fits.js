@@ -86,7 +86,7 @@ export function gaussianProcess() {
     el("path", { d: plot.line(r.x, r.mean), class: "fit" }, layer);
     points.forEach(([x, y]) => el("circle", { cx: plot.sx(x), cy: plot.sy(y), r: 6, class: "pt" }, layer));
     show("gp-maxstd", Math.max(...r.std), 2);
-    document.getElementById("gp-engine").textContent = `posterior computed by ${r.engine === "molfit.models" ? "molfit.models.GaussianProcessRegressor" : "molfit's exact RBF GP"} · noise σ² = 0.01`;
+    document.getElementById("gp-engine").textContent = `posterior computed by ${r.engine === "molfit.models" ? "molfit.models.ExactGP" : "molfit's exact RBF GP"} · noise σ² = 0.01`;
     svg.dataset.points = JSON.stringify(points);
     svg.dataset.lengthScale = String(ls);
     svg.dataset.done = "true";
