@@ -5,6 +5,7 @@ and resumable extxyz trajectories.
 Units: Å, eV, eV/Å, eV/Å³, fs, K.
 """
 
+from molfit.atomistic._calculator import Calculator, load_calculator
 from molfit.atomistic._md import ENSEMBLES, MDResult, run_md, summarize
 from molfit.atomistic._oracles import ORACLES, OracleError, evaluate, make_oracle
 from molfit.atomistic._relax import OPTIMIZERS, RelaxResult, relax
@@ -15,6 +16,7 @@ __all__ = [
     "ENSEMBLES",
     "OPTIMIZERS",
     "ORACLES",
+    "Calculator",
     "FrameWriter",
     "LabelResult",
     "MDResult",
@@ -23,6 +25,7 @@ __all__ = [
     "evaluate",
     "format_frame",
     "label",
+    "load_calculator",
     "make_oracle",
     "read_frames",
     "relax",
