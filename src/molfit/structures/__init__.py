@@ -16,7 +16,7 @@ from molfit.structures._inputs import (
     describe_issues,
     is_xyz_path,
 )
-from molfit.structures._read_xyz import read_frames
+from molfit.structures._read_xyz import read_frames, write_extxyz
 from molfit.structures._structures import Structures
 
 _LAZY = {
@@ -54,4 +54,5 @@ __all__ = [
     "neighbor_list",
     "read_frames",
     "structure_items",
+    "write_extxyz",
 ]
