@@ -15,7 +15,7 @@ from molfit.models._geometric import DimeNetPPModel, PaiNNModel, SchNetModel
 from molfit.structures._batch import collate_structures, structure_items
 from molfit.structures._neighbors import neighbor_list
 
-TINY = dict(n_features=16, n_interactions=2, n_rbf=8, batch_size=10, progress_bar=False)  # noqa: E501
+TINY = dict(n_features=16, n_interactions=2, n_rbf=8, batch_size=10, progress_bar=False)
 
 
 @pytest.fixture(scope="module")
