@@ -167,6 +167,13 @@ class DeepGraphModel(MoleculeModel):
             return runtime
         return Runtime(**getattr(self, "_legacy_runtime", {}))
 
+    def training_config(self) -> Any:
+        """How this model trains, as a :class:`molfit.train.TrainingConfig` (read from the
+        flat hyper-parameters, so ``get_params``/``set_params``/``clone`` keep working)."""
+        from molfit.train import TrainingConfig
+
+        return TrainingConfig.from_params(self.get_params())
+
     def _use_descriptors(self) -> bool:
         return self.uses_descriptors and bool(getattr(self, "descriptors", False))
 
@@ -291,15 +298,16 @@ class DeepGraphModel(MoleculeModel):
         """Fit one ensemble member with the shared trainer, record its history, keep it."""
         from molfit.train import best_weights, make_trainer
 
+        config = self.training_config()
         ckpt = None
         if runtime.checkpoint_dir is not None:
             ckpt = Path(runtime.checkpoint_dir) / f"member{index}"
         trainer = make_trainer(
             precision=self._precision(),
-            max_epochs=self.epochs,
-            patience=self.patience if val_loader is not None else None,
+            max_epochs=config.epochs,
+            patience=config.patience if val_loader is not None else None,
             checkpoint_dir=ckpt,
-            deterministic=self.deterministic,
+            deterministic=config.deterministic,
             inference_mode=inference_mode,
             **runtime.trainer_kwargs(),
         )
