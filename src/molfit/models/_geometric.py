@@ -39,7 +39,12 @@ from torch import nn
 from molfit.errors import InputError
 from molfit.keys import ENERGY, ENERGY_STD, FORCES, FORCES_STD, STRESS, TARGETS
 from molfit.models._base import CONFIG_FILE, as_targets
-from molfit.models._deep import TORCH_WEIGHTS_FILE, DeepGraphModel, legacy_runtime
+from molfit.models._deep import (
+    TORCH_WEIGHTS_FILE,
+    DeepGraphModel,
+    autocast_for,
+    legacy_runtime,
+)
 from molfit.models._prediction import Prediction
 from molfit.models._registry import register_model
 from molfit.nn.atomistic import MAX_Z, READOUTS, AtomisticModel, ScalarFeatures
@@ -404,8 +409,10 @@ class GeometricModel(DeepGraphModel):
         self._check_elements(F)
         if len(F) == 0:
             return np.zeros((0, self.n_tasks_)), None
-        outs = self._member_outputs(F, forces=False, stress=False, dtype=torch.float32,
-                                    batch_size=1000)  # fmt: skip
+        with autocast_for(self._precision()):
+            outs = self._member_outputs(
+                F, forces=False, stress=False, dtype=torch.float32, batch_size=1000
+            )
         stacked = np.stack([o[TARGETS] for o in outs])
         return stacked.mean(axis=0), (stacked.std(axis=0) if len(outs) > 1 else None)
 
