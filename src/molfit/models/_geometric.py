@@ -56,8 +56,6 @@ from molfit.structures import (
     structure_items,
 )
 
-E_ANGSTROM_IN_DEBYE = 4.803204544  # 1 e·Å in Debye (CODATA 2018)
-
 
 @dataclass
 class StructureFeatures:
