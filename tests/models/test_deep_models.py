@@ -9,8 +9,10 @@ from rdkit import Chem
 import molfit.data
 from molfit.errors import InputError, InvalidMoleculeError
 from molfit.models import get_model, load_model, save_model
+from molfit.train import Runtime
 
-TINY = {"hidden": 16, "epochs": 3, "batch_size": 16, "progress_bar": False}
+TINY = {"hidden": 16, "epochs": 3, "batch_size": 16}
+QUIET = Runtime(progress_bar=False)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def test_regression_learns_and_round_trips(name, freesolv, tmp_path) -> None:
     smiles, _, n_count = freesolv
     params = {**TINY, "epochs": 40, "hidden": 32, "aggregation": "sum", "val_fraction": 0}
     model = get_model(name, **params)
-    model.fit(smiles, n_count)
+    model.fit(smiles, n_count, runtime=QUIET)
     pred = model.predict(smiles)
     assert pred.shape == (80,)
     # learns to count nitrogens (a plain GCN sees degree-normalised neighbourhoods, so less well)
@@ -145,8 +147,8 @@ def test_bf16_mixed_precision_trains_predicts_and_round_trips(freesolv, tmp_path
 
     smiles, _, n_count = freesolv
     params = {**TINY, "epochs": 30, "hidden": 32, "aggregation": "sum", "val_fraction": 0}
-    full = get_model("dmpnn", **params).fit(smiles, n_count)
-    half = get_model("dmpnn", **params, precision="bf16-mixed").fit(smiles, n_count)
+    full = get_model("dmpnn", **params).fit(smiles, n_count, runtime=QUIET)
+    half = get_model("dmpnn", **params, precision="bf16-mixed").fit(smiles, n_count, runtime=QUIET)
     pred16, pred32 = half.predict(smiles), full.predict(smiles)
     # bfloat16 products (8 mantissa bits) change the numbers but not what is learned
     assert not np.array_equal(pred16, pred32)
@@ -158,4 +160,51 @@ def test_bf16_mixed_precision_trains_predicts_and_round_trips(freesolv, tmp_path
     assert again.precision == "bf16-mixed"
     np.testing.assert_array_equal(again.predict(smiles), pred16)
     with pytest.raises(InputError, match="precision must be one of"):
-        get_model("dmpnn", **TINY, precision="fp8").fit(smiles, n_count)
+        get_model("dmpnn", **TINY, precision="fp8").fit(smiles, n_count, runtime=QUIET)
+
+
+def _saved_dmpnn(freesolv, tmp_path):
+    smiles, y, _ = freesolv
+    model = get_model("dmpnn", **TINY).fit(smiles[:40], y[:40], runtime=QUIET)
+    save_model(model, tmp_path / "m")
+    return model, tmp_path / "m", smiles
+
+
+def test_runtime_is_not_a_hyper_parameter_and_is_not_saved(freesolv, tmp_path) -> None:
+    import json
+
+    model, path, smiles = _saved_dmpnn(freesolv, tmp_path)
+    params = model.get_params()
+    assert not {"devices", "strategy", "accelerator", "checkpoint_dir", "n_jobs"} & set(params)
+    config = json.loads((path / "config.json").read_text())
+    assert "devices" not in config["params"] and "progress_bar" not in config["params"]
+    assert config["featurizer"]["scheme"] == "molfit.chem.GraphFeaturizer"
+    # a model saved by the previous version listed runtime settings among its params: it loads
+    config["params"].update(devices=4, strategy="ddp", checkpoint_dir="/tmp/ckpt", n_jobs=8)
+    (path / "config.json").write_text(json.dumps(config))
+    np.testing.assert_array_equal(load_model(path).predict(smiles[:5]), model.predict(smiles[:5]))
+
+
+def test_a_changed_featurizer_is_refused_on_load(freesolv, tmp_path) -> None:
+    import json
+
+    _, path, _ = _saved_dmpnn(freesolv, tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    config["featurizer"]["atom_features"] = config["featurizer"]["atom_features"][:-1]
+    config["featurizer"]["columns_digest"] = "0" * 16
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match=r"featurizer changed.*atom_features"):
+        load_model(path)
+    del config["featurizer"]  # an older save: only the feature widths can be checked
+    config["fitted"]["atom_dim"] += 1
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="width"):
+        load_model(path)
+
+
+def test_truncated_weights_are_refused(freesolv, tmp_path) -> None:
+    _, path, _ = _saved_dmpnn(freesolv, tmp_path)
+    weights = path / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        load_model(path)

@@ -13,7 +13,11 @@ total ``std² = mean(σ²_i) + var(μ_i)``. Conformal intervals are added on top
 for the classical models (``molfit.evaluate``), which only needs :meth:`predict_features`.
 
 Saving writes ``config.json`` and ``weights.safetensors`` (tensors only, nothing that can run
-code when loaded).
+code when loaded). Hyper-parameters are the architecture and the training
+(:class:`molfit.train.TrainingConfig`'s fields); where a fit runs (devices, strategy, checkpoints,
+progress bar, featurization processes) is a :class:`molfit.train.Runtime` passed to ``fit`` and
+never saved. The graph featurizer's scheme (feature groups, elements, column names) is saved with
+the model, and a model whose featurizer no longer matches this molfit's is refused on load.
 """
 
 from __future__ import annotations
@@ -34,6 +38,53 @@ from molfit.models._base import CONFIG_FILE, MoleculeModel, as_targets, infer_ta
 
 TORCH_WEIGHTS_FILE = "weights.safetensors"
 PRECISIONS = ("32", "bf16-mixed")
+#: settings of a fit that are molfit.train.Runtime's, not hyper-parameters; a model saved by an
+#: earlier molfit lists them among its params, and loading drops them
+RUNTIME_PARAMS = (
+    "accelerator",
+    "devices",
+    "num_nodes",
+    "strategy",
+    "progress_bar",
+    "n_jobs",
+    "checkpoint_dir",
+)
+
+
+def legacy_runtime(owner: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Runtime settings given to an estimator's constructor (the old way), checked by name.
+
+    They are used by ``fit`` when it gets no ``runtime=``, but are no hyper-parameters:
+    ``get_params``, ``clone`` and saved models do not carry them.
+
+    Raises:
+        TypeError: a name that is neither a hyper-parameter nor a runtime setting.
+    """
+    unknown = sorted(set(settings) - set(RUNTIME_PARAMS))
+    if unknown:
+        raise TypeError(f"{owner}.__init__() got unexpected keyword argument(s) {unknown}")
+    return dict(settings)
+
+
+def graph_featurizer_settings() -> dict[str, Any]:
+    """The scheme of molfit's graph featurizer: feature groups, elements and column names,
+    with a digest of the columns (what a saved graph model's inputs mean)."""
+    import hashlib
+
+    from molfit.chem import GraphFeaturizer
+
+    featurizer = GraphFeaturizer()
+    names = featurizer.feature_names()
+    digest = hashlib.sha256(json.dumps(names, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        "scheme": "molfit.chem.GraphFeaturizer",
+        "atom_features": list(featurizer.atom_features),
+        "bond_features": list(featurizer.bond_features),
+        "elements": [int(z) for z in featurizer.elements],
+        "atom_dim": int(featurizer.atom_dim),
+        "bond_dim": int(featurizer.bond_dim),
+        "columns_digest": digest,
+    }
 
 
 def autocast_for(precision: str, device: str = "cpu") -> Any:
@@ -86,10 +137,7 @@ class DeepGraphModel(MoleculeModel):
         mean_variance: add a variance output trained by Gaussian NLL (regression).
         descriptors: concatenate standardized RDKit descriptors before the head.
         seed: base seed (member ``i`` uses ``seed + i``).
-        accelerator, devices, num_nodes, strategy: passed to Lightning (``strategy="ddp"``...).
-        progress_bar, deterministic, n_jobs: progress display, deterministic algorithms,
-            featurization worker processes.
-        checkpoint_dir: where each member writes ``member{i}/best.safetensors`` (``None``: off).
+        deterministic: deterministic torch algorithms.
         precision: ``"32"`` (float32 throughout) or ``"bf16-mixed"``: matrix products in
             bfloat16 with float32 weights, in training and prediction (about 2x faster on CPUs
             with AVX512-BF16 or AMX and on recent GPUs; see ``docs/gnn.md`` for its accuracy).
@@ -106,11 +154,31 @@ class DeepGraphModel(MoleculeModel):
     def _featurizer_settings(self) -> dict[str, Any]:
         return {"featurizer": "graph", "descriptors": bool(self._use_descriptors())}
 
+    def _runtime(self, runtime: Any = None) -> Any:
+        """The :class:`molfit.train.Runtime` of this fit: ``runtime``, else the settings given
+        to the constructor (old style), else the defaults (one CPU, progress bar)."""
+        from molfit.train import Runtime
+
+        if runtime is not None:
+            if not isinstance(runtime, Runtime):
+                raise InputError(
+                    f"runtime must be a molfit.train.Runtime, got {type(runtime).__name__}"
+                )
+            return runtime
+        return Runtime(**getattr(self, "_legacy_runtime", {}))
+
+    def training_config(self) -> Any:
+        """How this model trains, as a :class:`molfit.train.TrainingConfig` (read from the
+        flat hyper-parameters, so ``get_params``/``set_params``/``clone`` keep working)."""
+        from molfit.train import TrainingConfig
+
+        return TrainingConfig.from_params(self.get_params())
+
     def _use_descriptors(self) -> bool:
         return self.uses_descriptors and bool(getattr(self, "descriptors", False))
 
-    def featurize(self, X: Any) -> GraphFeatures:
-        """Graphs (and raw descriptors, unscaled) of molecules ``X``.
+    def featurize(self, X: Any, n_jobs: int | None = None) -> GraphFeatures:
+        """Graphs (and raw descriptors, unscaled) of molecules ``X`` (``n_jobs`` processes).
 
         Raises:
             InvalidMoleculeError: a SMILES cannot be parsed (the message names the row).
@@ -120,7 +188,9 @@ class DeepGraphModel(MoleculeModel):
         if isinstance(X, str):
             raise InputError("expected a sequence of SMILES, got a single string")
         items = list(X)
-        graphs = GraphFeaturizer().many(items, n_jobs=getattr(self, "n_jobs", 1) or 1)
+        if n_jobs is None:
+            n_jobs = self._runtime().n_jobs
+        graphs = GraphFeaturizer().many(items, n_jobs=n_jobs or 1)
         arr = np.empty(len(graphs), dtype=object)
         arr[:] = graphs
         desc = None
@@ -130,13 +200,13 @@ class DeepGraphModel(MoleculeModel):
             desc = np.asarray(rdkit_descriptors(to_mols(items)), dtype=np.float64)
         return GraphFeatures(arr, desc)
 
-    def _features(self, X: Any, *, fitting: bool) -> GraphFeatures:
+    def _features(self, X: Any, *, fitting: bool, n_jobs: int | None = None) -> GraphFeatures:
         if isinstance(X, GraphFeatures):
             feats = X
         elif isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
             raise InputError(f"{type(self).__name__} needs molecules (SMILES or RDKit), not arrays")
         else:
-            feats = self.featurize(X)
+            feats = self.featurize(X, n_jobs=n_jobs)
         if feats.descriptors is not None and not feats.scaled:
             if fitting:
                 d = feats.descriptors
@@ -149,11 +219,14 @@ class DeepGraphModel(MoleculeModel):
         return feats
 
     # -- training -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> DeepGraphModel:
+    def fit(
+        self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, *, runtime: Any = None
+    ) -> DeepGraphModel:
         """Train on molecules ``X`` (n) and targets ``y`` (n,) or (n, n_tasks) (``NaN``: missing).
 
         ``X_val``/``y_val``: an explicit validation set for early stopping (otherwise a seeded
-        ``val_fraction`` of ``X``). Returns ``self``.
+        ``val_fraction`` of ``X``). ``runtime``: where to train (:class:`molfit.train.Runtime`;
+        never saved). Returns ``self``.
         """
         from molfit.train import (
             PredictorModule,
@@ -175,7 +248,8 @@ class DeepGraphModel(MoleculeModel):
         if (labelled < 2).any():
             raise InputError(f"task {int(np.argmin(labelled))} has fewer than 2 labelled rows")
         self.input_kind_ = "molecules"
-        feats = self._features(X, fitting=True)
+        run = self._runtime(runtime)
+        feats = self._features(X, fitting=True, n_jobs=run.n_jobs)
         self.task_ = task
         self.n_tasks_ = int(Y.shape[1])
         self.single_task_ = bool(np.ndim(y) == 1)
@@ -183,7 +257,7 @@ class DeepGraphModel(MoleculeModel):
         first = feats.graphs[0]
         self.atom_dim_, self.bond_dim_ = int(first.x.shape[1]), int(first.edge_attr.shape[1])
 
-        train_idx, val_feats, Y_val = self._validation(feats, Y, X_val, y_val)
+        train_idx, val_feats, Y_val = self._validation(feats, Y, X_val, y_val, run.n_jobs)
         Y_train = Y[train_idx]
         if task == "regression":
             mean = np.nan_to_num(np.nanmean(Y_train, axis=0))
@@ -214,27 +288,28 @@ class DeepGraphModel(MoleculeModel):
                 target_std=self.target_std_,
                 lr=self.lr,
             )
-            self._train_member(module, train_loader, val_loader, i)
+            self._train_member(module, train_loader, val_loader, i, run)
         return self
 
-    def _train_member(self, module: Any, train_loader: Any, val_loader: Any, index: int) -> None:
+    def _train_member(
+        self, module: Any, train_loader: Any, val_loader: Any, index: int, runtime: Any,
+        inference_mode: bool = True,
+    ) -> None:  # fmt: skip
         """Fit one ensemble member with the shared trainer, record its history, keep it."""
         from molfit.train import best_weights, make_trainer
 
+        config = self.training_config()
         ckpt = None
-        if self.checkpoint_dir is not None:
-            ckpt = Path(self.checkpoint_dir) / f"member{index}"
+        if runtime.checkpoint_dir is not None:
+            ckpt = Path(runtime.checkpoint_dir) / f"member{index}"
         trainer = make_trainer(
             precision=self._precision(),
-            max_epochs=self.epochs,
-            patience=self.patience if val_loader is not None else None,
+            max_epochs=config.epochs,
+            patience=config.patience if val_loader is not None else None,
             checkpoint_dir=ckpt,
-            progress_bar=self.progress_bar,
-            deterministic=self.deterministic,
-            accelerator=self.accelerator,
-            devices=self.devices,
-            num_nodes=self.num_nodes,
-            strategy=self.strategy,
+            deterministic=config.deterministic,
+            inference_mode=inference_mode,
+            **runtime.trainer_kwargs(),
         )
         trainer.fit(module, train_loader, val_loader)
         best = best_weights(trainer)
@@ -251,14 +326,14 @@ class DeepGraphModel(MoleculeModel):
         self.members_.append(module)
 
     def _validation(
-        self, feats: GraphFeatures, Y: np.ndarray, X_val: Any, y_val: Any
+        self, feats: GraphFeatures, Y: np.ndarray, X_val: Any, y_val: Any, n_jobs: int = 1
     ) -> tuple[np.ndarray, GraphFeatures | None, np.ndarray | None]:
         n = len(feats)
         if X_val is not None:
             Yv = as_targets(y_val)
             if Yv.shape[1] != Y.shape[1] or len(Yv) != len(X_val):
                 raise InputError(f"X_val/y_val shapes do not match: {len(X_val)} rows, {Yv.shape}")
-            return np.arange(n), self._features(X_val, fitting=False), Yv
+            return np.arange(n), self._features(X_val, fitting=False, n_jobs=n_jobs), Yv
         n_val = round(self.val_fraction * n)
         if self.val_fraction <= 0 or n_val < 1 or n - n_val < 2:
             return np.arange(n), None, None
@@ -355,11 +430,38 @@ class DeepGraphModel(MoleculeModel):
             "class": f"{type(self).__module__}.{type(self).__name__}",
             "params": _jsonable(self.get_params()),
             "fitted": self._fitted_meta(),
+            "featurizer": self._saved_featurizer(),
             "versions": {"torch": torch.__version__},
             **(extra or {}),
         }
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         return directory
+
+    def _saved_featurizer(self) -> dict[str, Any]:
+        """What turns an input into network features, saved with the model and checked on load."""
+        return {**graph_featurizer_settings(), "descriptors": bool(self._use_descriptors())}
+
+    def _check_featurizer(self, config: dict[str, Any], where: Path) -> None:
+        """Refuse a model whose inputs meant other columns than this molfit's featurizer makes."""
+        meta = config.get("fitted", {})
+        saved = config.get("featurizer")
+        now = graph_featurizer_settings()
+        if saved is None:  # saved before featurizer settings were recorded: the widths must match
+            dims = (meta.get("atom_dim"), meta.get("bond_dim"))
+            if dims != (now["atom_dim"], now["bond_dim"]):
+                raise InputError(
+                    f"{where}: this model was trained on graph features of width {dims} "
+                    f"(atom, bond); this molfit's featurizer makes "
+                    f"{(now['atom_dim'], now['bond_dim'])}: train it again"
+                )
+            return
+        changed = [k for k in now if saved.get(k) != now[k]]
+        if changed:
+            raise InputError(
+                f"{where}: the graph featurizer changed since this model was saved "
+                f"({', '.join(changed)} differ), so its input columns would mean something else: "
+                "train it again"
+            )
 
     def _restore_fitted(self, meta: dict[str, Any]) -> None:
         """Restore the fitted attributes a subclass adds (``meta``: config.json's "fitted")."""
@@ -368,9 +470,9 @@ class DeepGraphModel(MoleculeModel):
             self.desc_std_ = np.asarray(meta["desc_std"], dtype=np.float64)
 
     @classmethod
-    def load(cls, directory: str | Path) -> DeepGraphModel:
-        """Rebuild a model written by :meth:`save` (safetensors: no code runs on load)."""
-        from molfit.train import PredictorModule
+    def _read_saved(cls, directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+        """``(directory, config, tensors)`` of a saved model, every failure an InputError."""
+        from safetensors import SafetensorError
 
         directory = Path(directory)
         config_path = directory / CONFIG_FILE
@@ -378,21 +480,77 @@ class DeepGraphModel(MoleculeModel):
         for path in (config_path, weights_path):
             if not path.is_file():
                 raise InputError(f"{directory}: not a saved {cls.__name__} (no {path.name})")
-        config = json.loads(config_path.read_text())
-        model = cls(**config["params"])
+        try:
+            config = json.loads(config_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{config_path}: not valid JSON ({exc})") from None
+        if not isinstance(config, dict) or not {"params", "fitted"} <= set(config):
+            raise InputError(f"{config_path}: no 'params'/'fitted' entries; not a saved model")
+        try:
+            tensors = load_file(str(weights_path))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            raise InputError(f"{weights_path}: corrupt or truncated weights ({exc})") from None
+        return directory, config, tensors
+
+    @classmethod
+    def _params_of(cls, config: dict[str, Any], where: Path) -> dict[str, Any]:
+        """Saved hyper-parameters, without the runtime settings older versions saved."""
+        import inspect
+
+        params = {k: v for k, v in config["params"].items() if k not in RUNTIME_PARAMS}
+        known = set(inspect.signature(cls.__init__).parameters) - {"self", "runtime"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise InputError(
+                f"{where}: saved parameter(s) {unknown} are unknown to this {cls.__name__}; "
+                "the model was written by another molfit version"
+            )
+        return params
+
+    @staticmethod
+    def _load_state(
+        module: nn.Module, state: dict[str, Any], where: Path, strict: bool = True
+    ) -> None:
+        try:
+            module.load_state_dict(state, strict=strict)
+        except (RuntimeError, KeyError) as exc:
+            first = str(exc).splitlines()[0][:300]
+            raise InputError(
+                f"{where}: weights do not fit the saved architecture ({first})"
+            ) from None
+
+    @classmethod
+    def load(cls, directory: str | Path) -> DeepGraphModel:
+        """Rebuild a model written by :meth:`save` (safetensors: no code runs on load).
+
+        Raises:
+            InputError: files missing, corrupt or truncated; weights that do not fit the
+                architecture; a featurizer that changed since saving.
+        """
+        from molfit.train import PredictorModule
+
+        directory, config, tensors = cls._read_saved(directory)
+        weights_path = directory / TORCH_WEIGHTS_FILE
+        model = cls(**cls._params_of(config, directory / CONFIG_FILE))
         meta = config["fitted"]
-        model.task_ = meta["task"]
-        model.n_tasks_ = meta["n_tasks"]
-        model.single_task_ = meta["single_task"]
-        model.input_kind_ = meta["input_kind"]
-        model.n_features_in_ = meta["n_features_in"]
-        model.atom_dim_, model.bond_dim_ = meta["atom_dim"], meta["bond_dim"]
-        model.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
-        model.target_std_ = np.asarray(meta["target_std"], dtype=np.float64)
+        if meta.get("input_kind", "molecules") == "molecules":
+            model._check_featurizer(config, directory)
+        try:
+            model.task_ = meta["task"]
+            model.n_tasks_ = meta["n_tasks"]
+            model.single_task_ = meta["single_task"]
+            model.input_kind_ = meta["input_kind"]
+            model.n_features_in_ = meta["n_features_in"]
+            model.atom_dim_, model.bond_dim_ = meta["atom_dim"], meta["bond_dim"]
+            model.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
+            model.target_std_ = np.asarray(meta["target_std"], dtype=np.float64)
+        except KeyError as exc:
+            raise InputError(f"{directory / CONFIG_FILE}: 'fitted' lacks {exc}") from None
         model.history_ = meta.get("history", [])
         model._restore_fitted(meta)
-        tensors = load_file(str(weights_path))
         n_members = len({k.split(".", 1)[0] for k in tensors})
+        if n_members == 0:
+            raise InputError(f"{weights_path}: holds no weights")
         model.members_ = []
         for i in range(n_members):
             prefix = f"member{i}."
@@ -401,6 +559,6 @@ class DeepGraphModel(MoleculeModel):
                 model.atom_dim_, model.bond_dim_, model.n_tasks_, model.n_features_in_
             )
             module = PredictorModule(net, task=model.task_, n_tasks=model.n_tasks_)
-            module.load_state_dict(state, strict=True)
+            cls._load_state(module, state, weights_path)
             model.members_.append(module.eval())
         return model

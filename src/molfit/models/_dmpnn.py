@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from molfit.errors import InputError
-from molfit.models._deep import DeepGraphModel
+from molfit.models._deep import DeepGraphModel, legacy_runtime
 from molfit.models._registry import register_model
 
 # Revision of the network's equations, saved with every model. Revision 2: the update's skip term
@@ -31,7 +31,8 @@ class DMPNNModel(DeepGraphModel):
         ffn_hidden, ffn_layers: feed-forward head width and number of linear layers.
         dropout: dropout in message passing and head.
         descriptors: concatenate standardized RDKit 2D descriptors before the head.
-        Other arguments: see :class:`~molfit.models._deep.DeepGraphModel`.
+        Other arguments: see :class:`~molfit.models._deep.DeepGraphModel`; runtime settings
+        (``accelerator``, ``devices``, ...) go to ``fit(..., runtime=Runtime(...))``.
     """
 
     uses_descriptors: ClassVar[bool] = True
@@ -54,15 +55,9 @@ class DMPNNModel(DeepGraphModel):
         ensemble: int = 1,
         mean_variance: bool = False,
         seed: int = 0,
-        accelerator: str = "cpu",
-        devices: Any = 1,
-        num_nodes: int = 1,
-        strategy: Any = "auto",
-        progress_bar: bool = True,
         deterministic: bool = True,
-        n_jobs: int = 1,
-        checkpoint_dir: str | None = None,
         precision: str = "32",
+        **runtime: Any,
     ) -> None:
         self.task = task
         self.hidden = hidden
@@ -80,15 +75,10 @@ class DMPNNModel(DeepGraphModel):
         self.ensemble = ensemble
         self.mean_variance = mean_variance
         self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.strategy = strategy
-        self.progress_bar = progress_bar
         self.deterministic = deterministic
-        self.n_jobs = n_jobs
-        self.checkpoint_dir = checkpoint_dir
         self.precision = precision
+        # old-style runtime settings (accelerator=, devices=...): used by fit, never saved
+        self._legacy_runtime = legacy_runtime(type(self).__name__, runtime)
 
     def _fitted_meta(self) -> dict[str, Any]:
         return {**super()._fitted_meta(), "network_revision": NETWORK_REVISION}

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from molfit.models._deep import DeepGraphModel
+from molfit.models._deep import DeepGraphModel, legacy_runtime
 from molfit.models._registry import register_model
 
 
@@ -24,7 +24,8 @@ class GCNModel(DeepGraphModel):
         aggregation: ``"mean"``, ``"sum"`` or ``"norm"``.
         ffn_layers: linear layers in the head (1: linear).
         dropout: dropout after each convolution.
-        Other arguments: see :class:`~molfit.models._deep.DeepGraphModel`.
+        Other arguments: see :class:`~molfit.models._deep.DeepGraphModel`; runtime settings
+        (``accelerator``, ``devices``, ...) go to ``fit(..., runtime=Runtime(...))``.
     """
 
     def __init__(
@@ -43,15 +44,9 @@ class GCNModel(DeepGraphModel):
         ensemble: int = 1,
         mean_variance: bool = False,
         seed: int = 0,
-        accelerator: str = "cpu",
-        devices: Any = 1,
-        num_nodes: int = 1,
-        strategy: Any = "auto",
-        progress_bar: bool = True,
         deterministic: bool = True,
-        n_jobs: int = 1,
-        checkpoint_dir: str | None = None,
         precision: str = "32",
+        **runtime: Any,
     ) -> None:
         self.task = task
         self.hidden = hidden
@@ -67,15 +62,10 @@ class GCNModel(DeepGraphModel):
         self.ensemble = ensemble
         self.mean_variance = mean_variance
         self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.strategy = strategy
-        self.progress_bar = progress_bar
         self.deterministic = deterministic
-        self.n_jobs = n_jobs
-        self.checkpoint_dir = checkpoint_dir
         self.precision = precision
+        # old-style runtime settings (accelerator=, devices=...): used by fit, never saved
+        self._legacy_runtime = legacy_runtime(type(self).__name__, runtime)
 
     def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
         from molfit.nn import GCN

@@ -1,160 +1,97 @@
-"""3D estimators: SchNet and PaiNN on molecular geometries, with scikit-learn's contract.
+"""3D estimators: SchNet, PaiNN and DimeNet++ on geometries, with scikit-learn's contract.
 
-``SchNetModel().fit(structures, y).predict(structures)``; registered as ``schnet`` and ``painn``
-(``molfit train qm9 --model schnet --target U0``). ``X`` is anything
-:func:`molfit.structures._inputs.as_structures` accepts: ``Structures``, ASE ``Atoms``,
+``SchNetModel().fit(structures, y).predict(structures)``; registered as ``schnet``, ``painn`` and
+``dimenet++`` (``molfit train qm9 --model schnet --target U0``). ``X`` is anything
+:func:`molfit.structures.as_structures` accepts: ``Structures``, ASE ``Atoms``,
 ``(numbers, positions)`` pairs, XYZ files, RDKit molecules or SMILES (conformers by ETKDGv3 +
 MMFF94; :meth:`GeometricModel.predict_record` reports which geometry each prediction used).
 
-Targets. ``readout="sum"`` is for extensive targets (energies): the network predicts one
-contribution per atom, scaled and shifted per atom, plus a per-element reference energy fitted by
-least squares on the training compositions, and sums them. ``readout="mean"`` is for intensive
-targets (HOMO, gap): the per-atom outputs are averaged. ``readout="dipole"`` predicts a charge per
-atom (neutralised so each molecule's charges sum to zero) and returns ``|Σ q_i r_i|`` in Debye,
-QM9's ``mu``. Training is :class:`molfit.train.PredictorModule`'s (Lightning, early stopping, best
-weights, ensembles); the loss is the mean squared error in target units (eV² for energies).
+Each ensemble member is one :class:`molfit.nn.atomistic.AtomisticModel`: representation,
+atomwise outputs with their per-atom scale and shift, per-element reference values (least squares
+on the training compositions, a float64 buffer inside the model) and forces/stress by autograd.
+Saving writes the whole module to ``weights.safetensors``; nothing is added outside the network.
 
-Forces. Energies are differentiable in the positions: :meth:`GeometricModel.predict_energy_forces`
-returns ``F = -dE/dr`` (eV/Å) by autograd.
+Targets. ``readout="sum"`` is for extensive targets (energies, eV), ``readout="mean"`` for
+intensive ones (HOMO, gap), ``readout="dipole"`` predicts neutralised atomic charges and returns
+``|Σ q_i r_i|`` in Debye (QM9's ``mu``). With ``readout="sum"``, one target and training structures
+that carry forces (eV/Å; extxyz ``forces``, ASE calculator results), the model trains on energies
+and forces together: ``energy_weight * MSE(E) + forces_weight * MSE(F)`` (``energy_per_atom``
+divides the energy error by the atom count); ``forces_weight=0`` trains on energies alone.
+Training is :class:`molfit.train.AtomisticTask`'s (Lightning, early stopping on the validation
+loss, best weights, ensembles); where it runs is a :class:`molfit.train.Runtime` given to ``fit``.
+
+Forces and stress. :meth:`GeometricModel.predict_properties` returns energies (eV), forces
+``-dE/dr`` (eV/Å), stress ``(1/V) dE/dε`` (eV/Å^3, periodic structures) and, for committees, the
+members' std of the energy and of each atom's force.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from molfit.errors import InputError
-from molfit.models._base import as_targets
-from molfit.models._deep import DeepGraphModel
+from molfit.keys import ENERGY, ENERGY_STD, FORCES, FORCES_STD, STRESS, TARGETS
+from molfit.models._base import CONFIG_FILE, as_targets
+from molfit.models._deep import (
+    TORCH_WEIGHTS_FILE,
+    DeepGraphModel,
+    autocast_for,
+    legacy_runtime,
+)
 from molfit.models._prediction import Prediction
 from molfit.models._registry import register_model
-from molfit.nn.atomistic import Atomwise
+from molfit.nn.atomistic import MAX_Z, READOUTS, AtomisticModel, ScalarFeatures
 from molfit.structures import (
-    Batch3D,
     StructureInputs,
+    Structures,
     as_structures,
-    collate_structures,
     describe_issues,
     structure_items,
 )
 
-READOUTS = ("sum", "mean", "dipole")
-E_ANGSTROM_IN_DEBYE = 4.803204544  # 1 e·Å in Debye (CODATA 2018)
-MAX_Z = 118
-
 
 @dataclass
 class StructureFeatures:
-    """Structures with their neighbour pairs, indexable like an array.
+    """Structures ready for a 3D network: neighbour pairs found, indexable like an array.
 
     Attributes:
-        items: object array ``(n,)`` of :class:`molfit.structures._batch.StructureItem`.
+        items: object array ``(n,)`` of :class:`molfit.structures.StructureItem` (geometry and
+            pairs within the model's cutoff).
         sources: ``(n,)`` geometry source of each structure (``"input"``, ``"ETKDGv3+MMFF94
             (seed 0)"``, ``"file.xyz#2"``).
+        structures: the same structures with their labels (energy, forces, stress), or ``None``.
     """
 
     items: np.ndarray
     sources: np.ndarray
+    structures: Structures | None = None
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, idx: Any) -> StructureFeatures:
-        return StructureFeatures(self.items[idx], self.sources[idx])
+        sub = None
+        if self.structures is not None:
+            sub = self.structures.subset(np.arange(len(self.items))[idx])
+        return StructureFeatures(self.items[idx], self.sources[idx], sub)
 
     @property
     def shape(self) -> tuple[int, int]:
         return (len(self.items), 0)
 
 
-class GeometricNet(nn.Module):
-    """A 3D representation plus an atomwise readout: ``Batch3D -> (n_structures, n_tasks)``.
-
-    Args:
-        representation: maps ``(numbers (n_atoms,), neighbour list)`` to per-atom scalar
-            features ``(n_atoms, n_features)``.
-        n_features: width of those features.
-        n_tasks: outputs per structure.
-        cutoff: Å, neighbour cutoff.
-        readout: ``"sum"``, ``"mean"`` or ``"dipole"`` (see the module docstring).
-        atom_scale, atom_shift: ``(n_tasks,)`` per-atom output scale and shift (target units).
-        activation: of the readout MLPs (:class:`molfit.nn.Atomwise`): ``"ssp"`` or ``"silu"``.
-
-    Per-element reference energies are not part of the network: the estimator subtracts them
-    from the targets before training and adds them back in float64 after prediction, so the
-    network (float32) only ever sees values of a few eV.
-    """
-
-    def __init__(
-        self,
-        representation: nn.Module,
-        n_features: int,
-        n_tasks: int,
-        cutoff: float,
-        readout: str = "sum",
-        atom_scale: Tensor | None = None,
-        atom_shift: Tensor | None = None,
-        activation: str = "ssp",
-    ) -> None:
-        super().__init__()
-        if readout not in READOUTS:
-            raise InputError(f"readout must be one of {READOUTS}, got {readout!r}")
-        self.representation = representation
-        self.cutoff = float(cutoff)
-        self.readout = readout
-        n_out = 1 if readout == "dipole" else n_tasks
-        scale = torch.ones(n_out) if atom_scale is None else torch.as_tensor(atom_scale)
-        shift = torch.zeros(n_out) if atom_shift is None else torch.as_tensor(atom_shift)
-        scale, shift = scale.reshape(n_out), shift.reshape(n_out)
-        if readout == "dipole":  # one charge per atom, in e
-            self.heads = nn.ModuleList(
-                [
-                    Atomwise(
-                        n_features, aggregation="sum", std=float(scale[0]), activation=activation
-                    )
-                ]
-            )
-        else:
-            self.heads = nn.ModuleList(
-                Atomwise(
-                    n_features,
-                    aggregation=readout,
-                    mean=float(shift[t]),
-                    std=float(scale[t]),
-                    activation=activation,
-                )
-                for t in range(n_tasks)
-            )
-
-    def forward(self, batch: Batch3D) -> Tensor:
-        nl = batch.neighbors(self.cutoff)
-        features = self.representation(batch.numbers, nl)
-        n, index = batch.n_structures, batch.batch
-        if self.readout != "dipole":
-            outs = [head(features, batch.numbers, index, n) for head in self.heads]
-            return torch.stack(outs, dim=1)
-        # dipole: per-atom charges made neutral per molecule, then |sum_i q_i r_i| in Debye
-        head = self.heads[0]
-        charges = head.mlp(features).squeeze(-1) * head.std
-        counts = batch.n_atoms.to(charges.dtype)
-        total = charges.new_zeros(n).index_add(0, index, charges)
-        charges = charges - (total / counts)[index]
-        moment = charges.unsqueeze(-1) * batch.positions
-        dipole = batch.positions.new_zeros(n, 3).index_add(0, index, moment)
-        magnitude = torch.sqrt((dipole * dipole).sum(-1, keepdim=True) + 1e-12)
-        return magnitude * E_ANGSTROM_IN_DEBYE
-
-
 def fit_references(items: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Per-element reference values ``(MAX_Z + 1, n_tasks)`` by least squares on compositions.
 
-    ``Y ≈ counts @ refs``; elements absent from the training set get 0. Rows with a missing
-    label are left out task by task.
+    ``Y ≈ counts @ refs`` (float64); elements absent from the training set get 0. Rows with a
+    missing label are left out task by task.
     """
     elements = sorted({int(z) for it in items for z in np.unique(it.numbers)})
     counts = np.zeros((len(items), len(elements)))
@@ -170,119 +107,173 @@ def fit_references(items: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return refs
 
 
+def _composition(items: np.ndarray) -> np.ndarray:
+    return np.stack([np.bincount(it.numbers, minlength=MAX_Z + 1)[: MAX_Z + 1] for it in items])
+
+
 class GeometricModel(DeepGraphModel):
     """Base estimator for 3D networks; subclasses implement :meth:`_build_representation`.
 
     Shared hyper-parameters:
         cutoff: neighbour cutoff, Å (5 by default; the SchNet paper used 10 for QM9).
         readout: ``"sum"`` (extensive), ``"mean"`` (intensive) or ``"dipole"`` (Debye).
+        energy_weight, forces_weight, energy_per_atom: the energy + forces loss (see the module
+            docstring); used when the training structures carry forces.
         conformer_seed: ETKDG seed for rows given as SMILES.
-        Training and uncertainty arguments: see :class:`~molfit.models._deep.DeepGraphModel`.
+        Training arguments: see :class:`molfit.train.TrainingConfig`.
     """
 
     supports_classification: ClassVar[bool] = False
     input_kind: ClassVar[str] = "structures"
-
-    # -- to implement ---------------------------------------------------------------------------
     readout_activation: ClassVar[str] = "ssp"
 
+    # -- to implement ---------------------------------------------------------------------------
     def _build_representation(self) -> tuple[nn.Module, int]:
         """The representation module and the width of its per-atom features."""
         raise NotImplementedError
 
     # -- features -------------------------------------------------------------------------------
-    def featurize(self, X: Any) -> StructureFeatures:
-        """Structures (with neighbour pairs) for every row of ``X``; any bad row raises."""
+    def featurize(self, X: Any, n_jobs: int | None = None) -> StructureFeatures:
+        """Structures (with neighbour pairs and labels) for every row of ``X``; a bad row raises."""
         inputs = as_structures(X, seed=self.conformer_seed, strict=True)
         return self._features_of(inputs)
 
     def _features_of(self, inputs: StructureInputs) -> StructureFeatures:
         items = np.empty(len(inputs.structures), dtype=object)
         items[:] = structure_items(inputs.structures, self.cutoff)
-        return StructureFeatures(items, np.asarray(inputs.sources, dtype=object))
+        return StructureFeatures(items, np.asarray(inputs.sources, dtype=object), inputs.structures)
 
-    def _features(self, X: Any, *, fitting: bool) -> StructureFeatures:
+    def _features(self, X: Any, *, fitting: bool, n_jobs: int | None = None) -> StructureFeatures:
         if isinstance(X, StructureFeatures):
             return X
         if isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
             raise InputError(f"{type(self).__name__} needs 3D structures or molecules, not arrays")
         return self.featurize(X)
 
-    def _loader(
-        self,
-        feats: StructureFeatures,
-        Y: np.ndarray | None = None,
-        *,
-        shuffle: bool = False,
-        seed: int = 0,
-        batch_size: int | None = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> Any:
-        from molfit.train import make_loader
+    def _loader(self, feats: StructureFeatures, labels: dict[str, np.ndarray] | None = None, *,
+                shuffle: bool = False, seed: int = 0, batch_size: int | None = None,
+                dtype: torch.dtype = torch.float32) -> Any:  # fmt: skip
+        from molfit.train import make_structure_loader
 
-        return make_loader(
+        return make_structure_loader(
             list(feats.items),
-            partial(collate_structures, dtype=dtype),
-            Y,
+            labels,
             batch_size=batch_size or self.batch_size,
             shuffle=shuffle,
             seed=seed,
+            dtype=dtype,
         )
 
     # -- network --------------------------------------------------------------------------------
     def _build_network(self, atom_dim: int, bond_dim: int, n_tasks: int, n_desc: int) -> nn.Module:
+        return self._build_model(n_tasks)
+
+    def _build_model(self, n_outputs: int, references: np.ndarray | None = None) -> AtomisticModel:
+        """One member: representation + outputs with this model's scaling and references."""
         representation, width = self._build_representation()
-        return GeometricNet(
-            representation,
+        return AtomisticModel(
+            ScalarFeatures(representation),
             width,
-            n_tasks,
-            self.cutoff,
+            cutoff=self.cutoff,
+            n_outputs=n_outputs,
             readout=self.readout,
             atom_scale=torch.as_tensor(self.atom_scale_),
             atom_shift=torch.as_tensor(self.atom_shift_),
+            references=references,
             activation=self.readout_activation,
         )
 
-    def _output_scaling(self, feats: StructureFeatures, Y: np.ndarray) -> None:
-        """Per-element references and per-atom scale/shift from the training rows."""
+    def _output_scaling(self, feats: StructureFeatures, Y: np.ndarray) -> np.ndarray:
+        """Per-atom scale/shift from the training rows; returns the per-element references
+        ``(MAX_Z + 1, n_out)`` float64 (zeros unless ``readout="sum"``)."""
         n_out = 1 if self.readout == "dipole" else Y.shape[1]
-        self.references_ = np.zeros((MAX_Z + 1, n_out))
+        references = np.zeros((MAX_Z + 1, n_out))
         self.atom_shift_ = np.zeros(n_out)
         self.atom_scale_ = np.ones(n_out)
         if self.readout == "dipole":
             self.atom_scale_ = np.full(1, 0.1)  # charges of a few tenths of e
-            return
+            return references
         n_atoms = np.array([len(it) for it in feats.items], dtype=np.float64)
         if self.readout == "sum":
-            self.references_ = fit_references(feats.items, Y)
-            residual = Y - self.reference_sums(feats)
+            references = fit_references(feats.items, Y)
+            residual = Y - _composition(feats.items) @ references
             scale = np.nanstd(residual, axis=0) / np.sqrt(n_atoms.mean())
         else:
             self.atom_shift_ = np.nan_to_num(np.nanmean(Y, axis=0))
             scale = np.nanstd(Y, axis=0)
         self.atom_scale_ = np.where(np.nan_to_num(scale) > 0, np.nan_to_num(scale), 1.0)
+        return references
 
     # -- training -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> GeometricModel:
+    def _targets(self, feats: StructureFeatures, y: Any, what: str) -> np.ndarray:
+        if y is not None:
+            return as_targets(y)
+        energy = None if feats.structures is None else feats.structures.energy
+        if energy is None or self.readout != "sum":
+            raise InputError(
+                f"{what}: no targets given (y is None) and the structures carry no energies"
+            )
+        return energy.reshape(-1, 1).copy()
+
+    def _uses_forces(self, feats: StructureFeatures) -> bool:
+        return (
+            self.readout == "sum"
+            and self.n_tasks_ == 1
+            and float(self.forces_weight) > 0
+            and feats.structures is not None
+            and feats.structures.has_forces
+        )
+
+    def _labels(self, feats: StructureFeatures, Y: np.ndarray) -> dict[str, np.ndarray]:
+        if self.uses_forces_:
+            forces = feats.structures.forces if feats.structures is not None else None
+            if forces is None:
+                forces = np.full((sum(len(it) for it in feats.items), 3), np.nan)
+            return {ENERGY: Y[:, 0], FORCES: forces}
+        return {TARGETS: Y}
+
+    def _outputs(self) -> list[Any]:
+        from molfit.train import Output
+
+        if self.uses_forces_:
+            return [
+                Output(
+                    ENERGY, weight=float(self.energy_weight), per_atom=bool(self.energy_per_atom)
+                ),
+                Output(FORCES, weight=float(self.forces_weight)),
+            ]
+        return [Output(TARGETS, loss="mse")]
+
+    def fit(
+        self, X: Any, y: Any = None, X_val: Any = None, y_val: Any = None, *, runtime: Any = None
+    ) -> GeometricModel:
         """Train on structures ``X`` (n) and targets ``y`` (n,) or (n, n_tasks) (``NaN``: missing).
 
+        ``y=None`` takes the structures' own energies (eV). When the structures carry forces and
+        ``forces_weight > 0`` (energy models, one target), forces are trained too.
         ``X_val``/``y_val``: an explicit validation set for early stopping (otherwise a seeded
-        ``val_fraction`` of ``X``). Returns ``self``.
+        ``val_fraction`` of ``X``). ``runtime``: where to train (:class:`molfit.train.Runtime`;
+        never saved). Returns ``self``.
 
         Raises:
             InputError: a row of ``X`` is not a usable structure, the shapes of ``X`` and ``y``
                 disagree, or ``task="classification"`` was asked for.
         """
-        from molfit.train import PredictorModule, seed_everything
+        from molfit.train import AtomisticTask, seed_everything
 
-        Y = as_targets(y)
         if self.task not in ("auto", "regression", None):
             raise InputError(f"{type(self).__name__} does regression only, not {self.task!r}")
         if self.readout not in READOUTS:
             raise InputError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.mean_variance:
+            raise InputError(f"{type(self).__name__} has no mean-variance head; use ensemble > 1")
+        if min(float(self.energy_weight), float(self.forces_weight)) < 0:
+            raise InputError("energy_weight and forces_weight must be >= 0")
+        run = self._runtime(runtime)
+        feats = self._features(X, fitting=True)
+        Y = self._targets(feats, y, "fit")
         if self.readout == "dipole" and Y.shape[1] != 1:
             raise InputError("readout='dipole' predicts one target (the dipole moment magnitude)")
-        feats = self._features(X, fitting=True)
         if len(Y) != len(feats):
             raise InputError(f"X has {len(feats)} structures but y has {len(Y)} rows")
         labelled = (~np.isnan(Y)).sum(axis=0)
@@ -291,47 +282,62 @@ class GeometricModel(DeepGraphModel):
         self.task_ = "regression"
         self.input_kind_ = "structures"
         self.n_tasks_ = int(Y.shape[1])
-        self.single_task_ = bool(np.ndim(y) == 1)
+        self.single_task_ = bool(y is None or np.ndim(y) == 1)
         self.n_features_in_ = 0
         self.atom_dim_, self.bond_dim_ = 0, 0
-        # PredictorModule's own scaling is the identity: GeometricNet scales per atom instead
         self.target_mean_, self.target_std_ = np.zeros(self.n_tasks_), np.ones(self.n_tasks_)
+        self.uses_forces_ = self._uses_forces(feats)
+        if self.uses_forces_ and float(self.energy_weight) == 0 and float(self.forces_weight) == 0:
+            raise InputError("energy_weight and forces_weight are both 0: nothing to train")
 
-        train_idx, val_feats, Y_val = self._validation(feats, Y, X_val, y_val)
-        self.elements_ = np.unique(np.concatenate([it.numbers for it in feats.items[train_idx]]))
-        self._output_scaling(feats[train_idx], Y[train_idx])
-        # the network learns what the per-element references leave (float64 subtraction)
-        Y_train = Y[train_idx] - self.reference_sums(feats[train_idx])
-        if Y_val is not None:
-            Y_val = Y_val - self.reference_sums(val_feats)
-        val_loader = None if val_feats is None else self._loader(val_feats, Y_val)
+        if X_val is not None:
+            val_feats = self._features(X_val, fitting=False)
+            Y_val = self._targets(val_feats, y_val, "fit (X_val)")
+            if Y_val.shape[1] != Y.shape[1] or len(Y_val) != len(val_feats):
+                raise InputError(
+                    f"X_val/y_val shapes do not match: {len(val_feats)} rows, {Y_val.shape}"
+                )
+            train_idx = np.arange(len(feats))
+        else:
+            train_idx, val_feats, Y_val = self._validation(feats, Y, None, None)
+        train = feats[train_idx]
+        self.elements_ = np.unique(np.concatenate([it.numbers for it in train.items]))
+        references = self._output_scaling(train, Y[train_idx])
+        labels = self._labels(train, Y[train_idx])
+        val_loader = None
+        if val_feats is not None:
+            val_loader = self._loader(val_feats, self._labels(val_feats, Y_val))
         self.members_: list[Any] = []
         self.history_: list[dict[str, Any]] = []
         for i in range(int(self.ensemble)):
             seed_everything(self.seed + i)
-            loader = self._loader(feats[train_idx], Y_train, shuffle=True, seed=self.seed + i)
-            module = PredictorModule(
-                self._build_network(0, 0, self.n_tasks_, 0),
-                task="regression",
-                n_tasks=self.n_tasks_,
-                loss="mse",
+            loader = self._loader(train, labels, shuffle=True, seed=self.seed + i)
+            module = AtomisticTask(
+                self._build_model(self.n_tasks_, references),
+                self._outputs(),
                 lr=self.lr,
                 warmup_epochs=self.warmup_epochs,
                 lr_ratio=self.lr_ratio,
             )
-            self._train_member(module, loader, val_loader, i)
+            self._train_member(
+                module, loader, val_loader, i, run, inference_mode=not self.uses_forces_
+            )
         return self
 
     # -- prediction -----------------------------------------------------------------------------
+    @property
+    def models_(self) -> list[AtomisticModel]:
+        """The fitted :class:`~molfit.nn.atomistic.AtomisticModel` of each ensemble member."""
+        self._check_fitted()
+        return [m.model for m in self.members_]
+
     def reference_sums(self, feats: StructureFeatures) -> np.ndarray:
         """Sum of the per-element reference values of each structure, ``(n, n_tasks)`` float64
-        (zeros unless ``readout="sum"``)."""
-        if not np.any(self.references_):
-            return np.zeros((len(feats), self.references_.shape[1]))
-        counts = np.stack(
-            [np.bincount(it.numbers, minlength=MAX_Z + 1)[: MAX_Z + 1] for it in feats.items]
-        )
-        return counts @ self.references_
+        (zeros unless ``readout="sum"``), read from the model's buffer."""
+        refs = self.models_[0].references.detach().cpu().double().numpy()
+        if len(feats) == 0:
+            return np.zeros((0, refs.shape[1]))
+        return _composition(feats.items) @ refs
 
     def unseen_elements(self, feats: StructureFeatures) -> list[list[int]]:
         """For each structure, the atomic numbers absent from the training structures.
@@ -363,6 +369,31 @@ class GeometricModel(DeepGraphModel):
             more = f" (and {len(bad) - 5} more rows)" if len(bad) > 5 else ""
             raise InputError(f"cannot predict {len(bad)} structure(s): {shown}{more}")
 
+    def _member_outputs(
+        self, feats: StructureFeatures, *, forces: bool, stress: bool, dtype: torch.dtype,
+        batch_size: int,
+    ) -> list[dict[str, np.ndarray]]:  # fmt: skip
+        """Each member's outputs (float64 numpy) over all structures, computed on a copy of its
+        model in ``dtype`` (the fitted members are never changed)."""
+        results = []
+        loader = self._loader(feats, batch_size=batch_size, dtype=dtype)
+        for model in self.models_:
+            net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)
+            was_training = net.training
+            net.eval()
+            parts: dict[str, list[np.ndarray]] = {}
+            for batch, _ in loader:
+                want_s = stress and batch.cell is not None
+                with torch.set_grad_enabled(forces or want_s):
+                    out = net(batch, compute_forces=forces, compute_stress=want_s)
+                if stress and not want_s:
+                    out[STRESS] = torch.full((batch.n_structures, 3, 3), float("nan"))
+                for key, value in out.items():
+                    parts.setdefault(key, []).append(value.detach().double().cpu().numpy())
+            net.train(was_training)
+            results.append({k: np.concatenate(v) for k, v in parts.items()})
+        return results
+
     def predict_features(self, F: StructureFeatures) -> tuple[np.ndarray, np.ndarray | None]:
         """Mean ``(n, n_tasks)`` in target units and std (``None`` for a single member).
 
@@ -371,11 +402,17 @@ class GeometricModel(DeepGraphModel):
                 message names the 1-based rows); :meth:`predict_record` reports such rows in
                 its ``error`` column instead and predicts the others.
         """
+        self._check_fitted()
+        F = self._features(F, fitting=False)
         self._check_elements(F)
-        mean, std = super().predict_features(F)
-        if len(F):
-            mean = mean + self.reference_sums(F)
-        return mean, std
+        if len(F) == 0:
+            return np.zeros((0, self.n_tasks_)), None
+        with autocast_for(self._precision()):
+            outs = self._member_outputs(
+                F, forces=False, stress=False, dtype=torch.float32, batch_size=1000
+            )
+        stacked = np.stack([o[TARGETS] for o in outs])
+        return stacked.mean(axis=0), (stacked.std(axis=0) if len(outs) > 1 else None)
 
     def predict_record(self, X: Any, targets: list[str] | None = None) -> GeometryPrediction:
         """Predictions for every row of ``X``, with the geometry each one used.
@@ -391,7 +428,7 @@ class GeometricModel(DeepGraphModel):
         std = np.full(shape, np.nan) if self._has_member_std() else None
         geometry = np.full(n, "", dtype=object)
         error = np.full(n, "", dtype=object)
-        if inputs.structures:
+        if len(inputs.structures):
             feats = self._features_of(inputs)
             rows = np.asarray(inputs.rows)
             geometry[rows] = inputs.sources
@@ -411,7 +448,60 @@ class GeometricModel(DeepGraphModel):
         )
 
     def _has_member_std(self) -> bool:
-        return len(self.members_) > 1 or bool(self.mean_variance)
+        return len(self.members_) > 1
+
+    def predict_properties(
+        self, X: Any, *, forces: bool = True, stress: bool = False,
+        dtype: torch.dtype = torch.float32, batch_size: int = 256,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Energies, forces and stress of every structure through the members' models.
+
+        Args:
+            X: structures (anything :func:`molfit.structures.as_structures` takes).
+            forces: compute ``F = -dE/dr``.
+            stress: compute ``σ = (1/V) dE/dε`` (``NaN`` for non-periodic structures).
+            dtype: float precision of the computation (``torch.float64`` for finite-difference
+                checks); the fitted members are not changed.
+            batch_size: structures per network call.
+
+        Returns:
+            ``{"energy": (n,) eV, "forces": [(n_atoms_k, 3) eV/Å per structure],
+            "stress": (n, 3, 3) eV/Å^3}`` (ensemble means; keys as asked) and, with more than one
+            member, ``"energy_std": (n,)`` eV and ``"forces_std": [(n_atoms_k,) eV/Å]``: the
+            committee std of the energy and of each atom's force vector
+            (``sqrt(mean_m |F_m - F̄|²)``).
+
+        Raises:
+            InputError: the model is not an energy model (``readout != "sum"``) or a structure
+                holds an element unseen in training.
+        """
+        self._check_fitted()
+        if self.readout != "sum":
+            raise InputError("energies, forces and stress need an energy model (readout='sum')")
+        feats = self._features(X, fitting=False)
+        self._check_elements(feats)
+        outs = self._member_outputs(
+            feats, forces=forces, stress=stress, dtype=dtype, batch_size=batch_size
+        )
+        bounds = np.concatenate([[0], np.cumsum([len(it) for it in feats.items])])
+
+        def split(a: np.ndarray) -> list[np.ndarray]:
+            return [a[bounds[k] : bounds[k + 1]] for k in range(len(feats))]
+
+        energies = np.stack([o[ENERGY] for o in outs])
+        result: dict[str, Any] = {ENERGY: energies.mean(axis=0)}
+        if len(outs) > 1:
+            result[ENERGY_STD] = energies.std(axis=0)
+        if forces:
+            f = np.stack([o[FORCES] for o in outs])
+            mean_f = f.mean(axis=0)
+            result[FORCES] = split(mean_f)
+            if len(outs) > 1:
+                spread = np.sqrt(((f - mean_f) ** 2).sum(axis=-1).mean(axis=0))
+                result[FORCES_STD] = split(spread)
+        if stress:
+            result[STRESS] = np.stack([o[STRESS] for o in outs]).mean(axis=0)
+        return result
 
     def predict_energy_forces(
         self, X: Any, *, dtype: torch.dtype = torch.float32, batch_size: int = 256
@@ -425,58 +515,94 @@ class GeometricModel(DeepGraphModel):
             first target when there are several) and one ``(n_atoms, 3)`` array per structure
             (eV/Å), atoms in input order.
         """
-        self._check_fitted()
-        if self.readout != "sum":
-            raise InputError("forces need an energy model (readout='sum')")
-        feats = self._features(X, fitting=False)
-        self._check_elements(feats)
-        energies = np.zeros(len(feats))
-        forces = [np.zeros((len(it), 3)) for it in feats.items]
-        loader = self._loader(feats, batch_size=batch_size, dtype=dtype)
-        for module in self.members_:
-            net = module.model.to(dtype)
-            start = 0
-            for inputs, _ in loader:
-                batch: Batch3D = inputs[0]
-                batch.positions.requires_grad_(True)
-                with torch.enable_grad():
-                    energy = net(batch)[:, 0]
-                    (grad,) = torch.autograd.grad(energy.sum(), batch.positions)
-                e = energy.detach().double().numpy()
-                g = grad.detach().double().numpy()
-                ptr = batch.ptr.numpy()
-                for k in range(batch.n_structures):
-                    forces[start + k] -= g[ptr[k] : ptr[k + 1]]
-                energies[start : start + len(e)] += e
-                start += len(e)
-            module.model.float()
-        n = len(self.members_)
-        energies = energies / n + self.reference_sums(feats)[:, 0]
-        return energies, [f / n for f in forces]
+        out = self.predict_properties(X, forces=True, dtype=dtype, batch_size=batch_size)
+        return out[ENERGY], out[FORCES]
 
     def predict_forces(self, X: Any) -> list[np.ndarray]:
         """Forces ``-dE/dr`` (eV/Å), one ``(n_atoms, 3)`` array per structure."""
         return self.predict_energy_forces(X)[1]
 
+    def predict_stress(
+        self, X: Any, *, dtype: torch.dtype = torch.float32, batch_size: int = 256
+    ) -> np.ndarray:
+        """Stress ``(1/V) dE/dε`` ``(n, 3, 3)`` eV/Å^3 (ASE's sign convention; ``NaN`` for
+        structures without a periodic cell)."""
+        out = self.predict_properties(
+            X, forces=False, stress=True, dtype=dtype, batch_size=batch_size
+        )
+        return out[STRESS]
+
     # -- persistence ----------------------------------------------------------------------------
+    def _saved_featurizer(self) -> dict[str, Any]:
+        return {"scheme": "molfit.structures.structure_items", "cutoff": float(self.cutoff)}
+
     def _fitted_meta(self) -> dict[str, Any]:
         meta = super()._fitted_meta()
         meta["atom_scale"] = np.asarray(self.atom_scale_).tolist()
         meta["atom_shift"] = np.asarray(self.atom_shift_).tolist()
-        nonzero = np.flatnonzero(np.any(self.references_ != 0, axis=1))
-        meta["references"] = {int(z): self.references_[z].tolist() for z in nonzero}
-        meta["n_references"] = int(self.references_.shape[1])
+        meta["n_references"] = int(self.models_[0].references.shape[1])
         meta["elements"] = [int(z) for z in self.elements_]
+        meta["uses_forces"] = bool(self.uses_forces_)
+        meta["model"] = "molfit.nn.atomistic.AtomisticModel"
         return meta
 
     def _restore_fitted(self, meta: dict[str, Any]) -> None:
         self.atom_scale_ = np.asarray(meta["atom_scale"], dtype=np.float64)
         self.atom_shift_ = np.asarray(meta["atom_shift"], dtype=np.float64)
-        self.references_ = np.zeros((MAX_Z + 1, meta["n_references"]))
-        for z, values in meta["references"].items():
-            self.references_[int(z)] = values
+        self.uses_forces_ = bool(meta.get("uses_forces", False))
         if "elements" in meta:
             self.elements_ = np.asarray(meta["elements"], dtype=np.int64)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> GeometricModel:
+        """Rebuild a model written by :meth:`save`: each member's whole
+        :class:`~molfit.nn.atomistic.AtomisticModel` (references included) from safetensors.
+
+        Models saved by earlier molfit versions (references in ``config.json``, runtime settings
+        among the parameters) load too.
+
+        Raises:
+            InputError: files missing, corrupt or truncated, or weights that do not fit.
+        """
+        from molfit.train import AtomisticTask
+
+        directory, config, tensors = cls._read_saved(directory)
+        weights_path = directory / TORCH_WEIGHTS_FILE
+        model = cls(**cls._params_of(config, directory / CONFIG_FILE))
+        meta = config["fitted"]
+        try:
+            model.task_ = meta["task"]
+            model.n_tasks_ = int(meta["n_tasks"])
+            model.single_task_ = meta["single_task"]
+            model.input_kind_ = meta["input_kind"]
+            model.n_features_in_, model.atom_dim_, model.bond_dim_ = 0, 0, 0
+            model.target_mean_ = np.zeros(model.n_tasks_)
+            model.target_std_ = np.ones(model.n_tasks_)
+            model._restore_fitted(meta)
+            n_refs = int(meta["n_references"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{directory / CONFIG_FILE}: bad 'fitted' entry ({exc})") from None
+        legacy_refs = None
+        if "references" in meta:  # saved before the references moved into the model
+            legacy_refs = np.zeros((MAX_Z + 1, n_refs))
+            for z, values in meta["references"].items():
+                legacy_refs[int(z)] = values
+        n_members = len({k.split(".", 1)[0] for k in tensors})
+        if n_members == 0:
+            raise InputError(f"{weights_path}: holds no weights")
+        model.members_ = []
+        model.history_ = meta.get("history", [])
+        for i in range(n_members):
+            prefix = f"member{i}."
+            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            if legacy_refs is not None:
+                state = {k: v for k, v in state.items() if k not in ("target_mean", "target_std")}
+                state["model.references"] = torch.from_numpy(legacy_refs)
+            net = model._build_model(model.n_tasks_)
+            module = AtomisticTask(net, model._outputs())
+            cls._load_state(module, state, weights_path)
+            model.members_.append(module.eval())
+        return model
 
 
 @dataclass
@@ -508,9 +634,13 @@ _TRAINING_DOC = """
         val_fraction: seeded share of the rows held out for early stopping when ``fit`` gets no
             ``X_val``.
         ensemble: independently seeded members (their spread is the std).
+        energy_weight, forces_weight: weights of the energy and force losses (eV², (eV/Å)²)
+            when the training structures carry forces; ``forces_weight=0``: energies only.
+        energy_per_atom: divide the energy error by the atom count in the loss.
         conformer_seed: ETKDG seed for rows given as SMILES.
-        seed, accelerator, devices, num_nodes, strategy, progress_bar, deterministic,
-        checkpoint_dir, precision: see :class:`~molfit.models._deep.DeepGraphModel`.
+        seed, deterministic, precision: see :class:`molfit.train.TrainingConfig`.
+        Runtime settings (``accelerator``, ``devices``, ``strategy``, ``checkpoint_dir``,
+        ``progress_bar``, ``n_jobs``) go to ``fit(..., runtime=molfit.train.Runtime(...))``.
 """
 
 
@@ -544,17 +674,14 @@ class _GeometricEstimator(GeometricModel):
         val_fraction: float = 0.1,
         ensemble: int = 1,
         mean_variance: bool = False,
+        energy_weight: float = 1.0,
+        forces_weight: float = 10.0,
+        energy_per_atom: bool = False,
         conformer_seed: int = 0,
         seed: int = 0,
-        accelerator: str = "cpu",
-        devices: Any = 1,
-        num_nodes: int = 1,
-        strategy: Any = "auto",
-        progress_bar: bool = True,
         deterministic: bool = True,
-        n_jobs: int = 1,
-        checkpoint_dir: str | None = None,
         precision: str = "32",
+        **runtime: Any,
     ) -> None:
         self.task = task
         self.n_features = n_features
@@ -571,17 +698,15 @@ class _GeometricEstimator(GeometricModel):
         self.val_fraction = val_fraction
         self.ensemble = ensemble
         self.mean_variance = mean_variance
+        self.energy_weight = energy_weight
+        self.forces_weight = forces_weight
+        self.energy_per_atom = energy_per_atom
         self.conformer_seed = conformer_seed
         self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.strategy = strategy
-        self.progress_bar = progress_bar
         self.deterministic = deterministic
-        self.n_jobs = n_jobs
-        self.checkpoint_dir = checkpoint_dir
         self.precision = precision
+        # old-style runtime settings (accelerator=, devices=...): used by fit, never saved
+        self._legacy_runtime = legacy_runtime(type(self).__name__, runtime)
 
     @property
     def interactions_(self) -> int:
@@ -603,7 +728,7 @@ class SchNetModel(_GeometricEstimator):
             n_rbf=self.n_rbf,
             cutoff=self.cutoff,
         )
-        return _Adapter(net), self.n_features
+        return net, self.n_features
 
 
 class PaiNNModel(_GeometricEstimator):
@@ -621,7 +746,7 @@ class PaiNNModel(_GeometricEstimator):
             n_rbf=self.n_rbf,
             cutoff=self.cutoff,
         )
-        return _Adapter(net), self.n_features
+        return net, self.n_features
 
 
 class DimeNetPPModel(_GeometricEstimator):
@@ -644,20 +769,7 @@ class DimeNetPPModel(_GeometricEstimator):
             n_radial=self.n_rbf,
             cutoff=self.cutoff,
         )
-        return _Adapter(net), net.n_out
-
-
-class _Adapter(nn.Module):
-    """Calls a :mod:`molfit.nn` representation with ``(numbers, neighbour list)``; returns the
-    per-atom scalar features ``(n_atoms, n_features)``."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, numbers: Tensor, nl: Any) -> Tensor:
-        out = self.net(numbers, nl)
-        return out[0] if isinstance(out, tuple) else out
+        return net, net.n_out
 
 
 for _cls in (SchNetModel, PaiNNModel, DimeNetPPModel):

@@ -1,8 +1,10 @@
 """3D structures: molecules and periodic cells, their I/O, conformers, neighbour lists, batches.
 
-``Structures`` stores many structures in flat arrays (positions Å, cells Å, forces eV/Å);
-:func:`as_structures` turns whatever a user hands a 3D model (ASE ``Atoms``, XYZ files, RDKit
-molecules, SMILES) into structures and says where each geometry came from.
+``Structures`` stores many structures in flat arrays (positions Å, cells Å) with their labels
+(energy eV, forces eV/Å, stress eV/Å^3; names in :mod:`molfit.keys`); :func:`read_frames` and
+:func:`write_extxyz` read and write them as extended XYZ; :func:`as_structures` turns whatever
+a user hands a 3D model (ASE ``Atoms``, XYZ files, RDKit molecules, SMILES) into structures and
+says where each geometry came from.
 
 Neighbour lists and batches need torch (~2 s to import): they load on first use, so SMILES,
 fingerprint and dataset commands start fast.
@@ -16,7 +18,7 @@ from molfit.structures._inputs import (
     describe_issues,
     is_xyz_path,
 )
-from molfit.structures._read_xyz import read_frames
+from molfit.structures._read_xyz import read_frames, write_extxyz
 from molfit.structures._structures import Structures
 
 _LAZY = {
@@ -54,4 +56,5 @@ __all__ = [
     "neighbor_list",
     "read_frames",
     "structure_items",
+    "write_extxyz",
 ]

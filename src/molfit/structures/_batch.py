@@ -23,6 +23,7 @@ from torch import Tensor
 
 from molfit.errors import InputError
 from molfit.structures._neighbors import NeighborList, _safe_norm, neighbor_list
+from molfit.structures._structures import Structures
 
 #: structures per call of ``neighbor_list`` when precomputing pairs
 _PAIR_CHUNK = 512
@@ -163,21 +164,33 @@ def _check_structure(numbers: np.ndarray, positions: np.ndarray, where: str) -> 
 
 
 def structure_items(
-    structures: Sequence[tuple[np.ndarray, np.ndarray]]
+    structures: Structures
+    | Sequence[tuple[np.ndarray, np.ndarray]]
     | Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]],
     cutoff: float,
 ) -> list[StructureItem]:
     """Structures with their neighbour pairs within ``cutoff`` Å, found once.
 
     Args:
-        structures: ``(numbers, positions)`` or ``(numbers, positions, cell, pbc)`` per structure;
-            numbers ``(n_atoms,)`` int, positions ``(n_atoms, 3)`` Å, cell ``(3, 3)`` Å or
-            ``None``, pbc ``(3,)`` bool or ``None``.
+        structures: a :class:`~molfit.structures.Structures`, or ``(numbers, positions)`` /
+            ``(numbers, positions, cell, pbc)`` per structure; numbers ``(n_atoms,)`` int,
+            positions ``(n_atoms, 3)`` Å, cell ``(3, 3)`` Å or ``None``, pbc ``(3,)`` bool or
+            ``None``.
         cutoff: Å.
 
     Raises:
         InputError: a structure has inconsistent shapes, non-finite positions or bad numbers.
     """
+    if isinstance(structures, Structures):
+        packed = structures
+        structures = [
+            (
+                *packed[k],
+                None if packed.cells is None else packed.cells[k],
+                None if packed.pbc is None else packed.pbc[k],
+            )
+            for k in range(len(packed))
+        ]
     parsed = []
     for k, s in enumerate(structures):
         numbers = np.asarray(s[0], dtype=np.int64)

@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 
 from molfit.errors import InputError, MolfitError, RowIssue
+from molfit.structures._structures import Structures
 
 XYZ_SUFFIXES = (".xyz", ".extxyz")  #: suffixes read as XYZ / extended-XYZ frames
-
-Structure = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
 @dataclass
@@ -34,7 +33,8 @@ class StructureInputs:
     """Structures of the rows of ``X`` that could be built, plus what went wrong with the rest.
 
     Attributes:
-        structures: ``(numbers, positions Å, cell or None, pbc or None)`` per good row.
+        structures: the good rows packed as one :class:`~molfit.structures.Structures`
+            (geometry plus any energy / forces / stress labels the input carried).
         rows: 0-based row of ``X`` (after expanding files into frames) of each good structure.
         sources: geometry source of each good structure.
         n_rows: number of rows in total (good and bad).
@@ -42,7 +42,7 @@ class StructureInputs:
         labels: a short name of every row (SMILES, ``file#frame``, ``structure k``), ``(n_rows,)``.
     """
 
-    structures: list[Structure] = field(default_factory=list)
+    structures: Structures = field(default_factory=lambda: Structures.concatenate([]))
     rows: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     n_rows: int = 0
@@ -61,39 +61,44 @@ def is_xyz_path(x: Any) -> bool:
     )
 
 
-def _xyz_frames(
-    path: str | Path, strict: bool
-) -> tuple[list[tuple[Structure, str]], list[RowIssue]]:
-    """The frames of an XYZ / extxyz file (via :func:`read_frames`), each with its geometry
-    source ``file#frame``, and the frames that could not be read."""
+def _xyz_frames(path: str | Path, strict: bool) -> tuple[Structures, list[str], list[RowIssue]]:
+    """The readable frames of an XYZ / extxyz file (via :func:`read_frames`) with their labels,
+    the geometry source ``file#frame`` of each, and the frames that could not be read."""
     from molfit.structures._read_xyz import read_frames
 
     structures, table, report = read_frames(path, strict=strict)
     frame_numbers = table["frame"].to_numpy() if "frame" in table else None
-    good = []
-    for k in range(len(structures)):
-        numbers, positions = structures[k]
-        cell = None if structures.cells is None else structures.cells[k]
-        pbc = None if structures.pbc is None else structures.pbc[k]
-        if pbc is not None and not pbc.any():
-            cell, pbc = None, None
-        frame = int(frame_numbers[k]) if frame_numbers is not None else k + 1
-        good.append(((numbers, positions, cell, pbc), f"{path}#{frame}"))
-    return good, list(report.issues)
+    sources = [
+        f"{path}#{int(frame_numbers[k]) if frame_numbers is not None else k + 1}"
+        for k in range(len(structures))
+    ]
+    return structures, sources, list(report.issues)
 
 
-def _from_atoms(atoms: Any) -> Structure:
-    pbc = np.asarray(atoms.pbc, dtype=bool)
-    cell = np.asarray(atoms.cell[:], dtype=np.float64) if pbc.any() else None
-    return (
-        np.asarray(atoms.numbers, dtype=np.int64),
-        np.asarray(atoms.positions, dtype=np.float64),
-        cell,
-        pbc if pbc.any() else None,
+def _single(numbers: np.ndarray, positions: np.ndarray, cell=None, pbc=None) -> Structures:
+    """One structure (no labels) as a :class:`Structures`; a cell without periodic directions
+    is dropped (it changes nothing)."""
+    numbers = np.asarray(numbers)
+    positions = np.asarray(positions, dtype=np.float64)
+    periodic = pbc is not None and np.asarray(pbc, dtype=bool).any() and cell is not None
+    return Structures(
+        numbers,
+        positions.reshape(-1, 3) if positions.size == 3 * numbers.size else positions,
+        np.array([0, numbers.shape[0]]),
+        cells=np.asarray(cell, dtype=np.float64)[None] if periodic else None,
+        pbc=np.asarray(pbc, dtype=bool)[None] if periodic else None,
     )
 
 
-def _from_mol(mol: Any, seed: int) -> tuple[Structure, str]:
+def _from_atoms(atoms: Any) -> Structures:
+    """An ASE ``Atoms`` with its labels (calculator results or info/arrays)."""
+    out = Structures.from_atoms([atoms])
+    if out.pbc is not None and not out.pbc.any():
+        out.cells, out.pbc = None, None
+    return out
+
+
+def _from_mol(mol: Any, seed: int) -> tuple[Structures, str]:
     """A structure from an RDKit molecule: its own 3D conformer if complete, else embedded."""
     from rdkit import Chem
 
@@ -102,12 +107,12 @@ def _from_mol(mol: Any, seed: int) -> tuple[Structure, str]:
     has_h = all(a.GetTotalNumHs(includeNeighbors=False) == 0 for a in mol.GetAtoms())
     if mol.GetNumConformers() and mol.GetConformer().Is3D() and has_h:
         numbers = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
-        return (numbers, np.asarray(mol.GetConformer().GetPositions()), None, None), "input"
+        return _single(numbers, mol.GetConformer().GetPositions()), "input"
     numbers, positions = conformer_geometry(Chem.Mol(mol), seed=seed)
-    return (numbers, positions, None, None), f"ETKDGv3+MMFF94 (seed {seed})"
+    return _single(numbers, positions), f"ETKDGv3+MMFF94 (seed {seed})"
 
 
-def _from_smiles(smiles: str, seed: int) -> tuple[Structure, str]:
+def _from_smiles(smiles: str, seed: int) -> tuple[Structures, str]:
     from molfit.structures._conformers import embed_molecule
 
     mol = embed_molecule(smiles, seed=seed)
@@ -115,10 +120,10 @@ def _from_smiles(smiles: str, seed: int) -> tuple[Structure, str]:
     positions = np.asarray(mol.GetConformer().GetPositions(), dtype=np.float64)
     forcefield = mol.GetProp("forcefield") if mol.HasProp("forcefield") else "none"
     method = "ETKDGv3" if forcefield == "none" else f"ETKDGv3+{forcefield}"
-    return (numbers, positions, None, None), f"{method} (seed {seed})"
+    return _single(numbers, positions), f"{method} (seed {seed})"
 
 
-def _pair(x: Any) -> Structure | None:
+def _pair(x: Any) -> tuple | None:
     """``(numbers, positions)`` or ``(numbers, positions, cell, pbc)`` as arrays, else ``None``."""
     if not isinstance(x, tuple | list) or len(x) not in (2, 4):
         return None
@@ -147,18 +152,12 @@ def as_structures(X: Any, *, seed: int = 0, strict: bool = False) -> StructureIn
     from ase import Atoms
     from rdkit import Chem
 
-    from molfit.structures._structures import Structures
-
     out = StructureInputs()
     if isinstance(X, Structures):
-        for k in range(len(X)):
-            numbers, positions = X[k]
-            cell = None if X.cells is None else X.cells[k]
-            pbc = None if X.pbc is None else X.pbc[k]
-            out.structures.append((numbers, positions, cell, pbc))
-            out.rows.append(k)
-            out.sources.append("input")
-            out.labels.append(f"structure {k}")
+        out.structures = X
+        out.rows = list(range(len(X)))
+        out.sources = ["input"] * len(X)
+        out.labels = [f"structure {k}" for k in range(len(X))]
         out.n_rows = len(X)
         return out
     if isinstance(X, str | Path) and is_xyz_path(X):
@@ -167,12 +166,13 @@ def as_structures(X: Any, *, seed: int = 0, strict: bool = False) -> StructureIn
         raise InputError(
             f"expected a list of structures, molecules or SMILES, got a single {type(X).__name__}"
         )
+    parts: list[Structures] = []
     row = 0
     for item in X:
         if isinstance(item, str | Path) and is_xyz_path(item):
-            frames, bad = _xyz_frames(item, strict)
-            for structure, source in frames:
-                out.structures.append(structure)
+            frames, sources, bad = _xyz_frames(item, strict)
+            parts.append(frames)
+            for source in sources:
                 out.rows.append(row)
                 out.sources.append(source)
                 out.labels.append(source)
@@ -186,6 +186,7 @@ def as_structures(X: Any, *, seed: int = 0, strict: bool = False) -> StructureIn
         label = item if isinstance(item, str) else f"structure {row}"
         try:
             if isinstance(item, Atoms):
+                _validate(np.asarray(item.numbers), np.asarray(item.positions), row, label)
                 structure, source = _from_atoms(item), "input"
             elif isinstance(item, Chem.Mol):
                 label = Chem.MolToSmiles(Chem.RemoveHs(item))
@@ -193,20 +194,21 @@ def as_structures(X: Any, *, seed: int = 0, strict: bool = False) -> StructureIn
             elif isinstance(item, str):
                 structure, source = _from_smiles(item, seed)
             elif (pair := _pair(item)) is not None:
-                structure, source = pair, "input"
+                _validate(pair[0], pair[1], row, label)
+                structure, source = _single(*pair), "input"
             else:
                 raise InputError(
                     f"row {row + 1}: cannot use a {type(item).__name__} as a structure; give "
                     "ASE Atoms, (numbers, positions) pairs, SMILES or XYZ file paths"
                 )
-            _validate(structure, row, label)
+            _validate(structure.numbers, structure.positions, row, label)
         except MolfitError as exc:
             if strict:
                 raise
             reason = str(exc)
             out.issues.append(RowIssue(source="X", row=row + 1, input=label, reason=reason))
         else:
-            out.structures.append(structure)
+            parts.append(structure)
             out.rows.append(row)
             out.sources.append(source)
         out.labels.append(label)
@@ -214,11 +216,11 @@ def as_structures(X: Any, *, seed: int = 0, strict: bool = False) -> StructureIn
     out.n_rows = row
     if row == 0:
         raise InputError("no structures given (X is empty)")
+    out.structures = Structures.concatenate(parts)
     return out
 
 
-def _validate(structure: Structure, row: int, label: str) -> None:
-    numbers, positions = structure[0], structure[1]
+def _validate(numbers: np.ndarray, positions: np.ndarray, row: int, label: str) -> None:
     where = f"row {row + 1} ({label})"
     if numbers.size == 0:
         raise InputError(f"{where}: a structure needs at least one atom")

@@ -2,8 +2,10 @@
 
 The file is first cut into frames by its own atom-count lines, so one frame whose count does not
 match its atom lines is named (file, frame, line) and skipped while the others load. Each good
-frame is then parsed by ASE's extxyz reader: positions in Å; ``energy`` (eV) and ``forces``
-(eV/Å) are taken from the frame's properties when present.
+frame is then parsed by ASE's extxyz reader: positions in Å; ``energy`` (eV), ``forces``
+(eV/Å) and ``stress`` (eV/Å^3, ASE's Voigt or 3x3 layout) are taken from the frame's properties
+when present. A frame whose labels are not finite or whose forces are not ``(n_atoms, 3)`` is named
+in the report and skipped. :func:`write_extxyz` writes structures with their labels back.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ def read_frames(
                 atoms = ase_read(io.StringIO(text), format="extxyz", index=0)
             except Exception as exc:  # ASE raises assorted errors for malformed frames
                 problem = f"ASE cannot parse the frame starting on line {first + 1} ({exc})"
+        if problem is None:
+            problem = _label_problem(atoms, first)
         if problem is not None:
             issue = RowIssue(reason=problem, row=number, source=source, input=f"frame {number}")
             if strict:
@@ -128,6 +132,63 @@ def read_frames(
     if "energy" in frame.columns:
         frame["energy"] = frame["energy"].astype(np.float64)
     return Structures.from_atoms(atoms_list), frame, report
+
+
+def _label_problem(atoms, first: int) -> str | None:
+    """Why the labels of a parsed frame are unusable (``None`` when they are fine)."""
+    results = getattr(atoms.calc, "results", None) or {}
+    n = len(atoms)
+    for key in ("forces",):
+        value = results.get(key, atoms.arrays.get(key))
+        if value is None:
+            continue
+        arr = np.asarray(value)
+        if arr.shape != (n, 3):
+            return (
+                f"forces of the frame starting on line {first + 1} have shape {arr.shape}, "
+                f"expected ({n}, 3) eV/Å"
+            )
+        if not np.isfinite(arr.astype(np.float64)).all():
+            return f"forces of the frame starting on line {first + 1} contain NaN or inf"
+    energy = results.get("energy", atoms.info.get("energy"))
+    if energy is not None:
+        try:
+            finite = np.isfinite(float(energy))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            return f"energy of the frame starting on line {first + 1} is {energy!r}, not a number"
+    stress = results.get("stress", atoms.info.get("stress"))
+    if stress is not None:
+        arr = np.asarray(stress, dtype=np.float64).reshape(-1)
+        if arr.size not in (6, 9):
+            return (
+                f"stress of the frame starting on line {first + 1} has {arr.size} values, not 6/9"
+            )
+        if not np.isfinite(arr).all():
+            return f"stress of the frame starting on line {first + 1} contains NaN or inf"
+    return None
+
+
+def write_extxyz(path: str | Path, structures: Structures) -> Path:
+    """Write ``structures`` as an extended-XYZ file through ASE, labels included.
+
+    Each frame carries its cell and pbc (periodic structures), ``energy`` (eV) and ``stress``
+    (eV/Å^3, Voigt) on the comment line and per-atom ``forces`` (eV/Å) columns, where known
+    (``NaN`` labels are left out). :func:`read_frames` reads the file back.
+
+    Returns:
+        the path written.
+    """
+    from ase.io import write as ase_write
+
+    path = Path(path)
+    if len(structures) == 0:
+        raise InputError(f"{path}: no structures to write")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = [structures.to_atoms(k) for k in range(len(structures))]
+    ase_write(str(path), frames, format="extxyz")
+    return path
 
 
 def _row(number: int, atoms) -> dict[str, object]:

@@ -122,6 +122,7 @@ def make_trainer(
     gradient_clip_val: float | None = None,
     extra_callbacks: list[Callback] | None = None,
     precision: str = "32",
+    inference_mode: bool = True,
 ) -> L.Trainer:
     """A Lightning trainer with molfit's defaults.
 
@@ -138,6 +139,8 @@ def make_trainer(
         gradient_clip_val: clip gradient norm (``None``: no clipping).
         precision: Lightning's ``precision``: ``"32"`` or ``"bf16-mixed"`` (autocast to
             bfloat16 around the forward pass; weights and optimizer stay float32).
+        inference_mode: validate under ``torch.inference_mode`` (``False`` for models whose
+            outputs are derivatives, such as forces: validation then needs autograd).
     """
     best = BestWeights(monitor, checkpoint_dir)
     callbacks: list[Callback] = [best]
@@ -173,6 +176,7 @@ def make_trainer(
         precision=precision,
         log_every_n_steps=1,
         plugins=[SafetensorsCheckpointIO()],
+        inference_mode=inference_mode,
     )
 
 

@@ -237,9 +237,21 @@ def train_run(
 
 def checked_params(model: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """A copy of ``params``; raises if the model has no parameter of one of those names."""
+    import dataclasses
+    import inspect
+
+    from molfit.train import Runtime
+
     params = dict(params or {})
-    known = get_model(model).get_params()
-    unknown = sorted(set(params) - set(known))
+    estimator = get_model(model)
+    known = set(estimator.get_params())
+    takes_runtime = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in inspect.signature(type(estimator).__init__).parameters.values()
+    )
+    if takes_runtime:  # deep models still take runtime settings here; they are not saved
+        known |= {f.name for f in dataclasses.fields(Runtime)}
+    unknown = sorted(set(params) - known)
     if unknown:
         raise InputError(
             f"model {model!r} has no parameter(s) {unknown}; its parameters: {sorted(known)}"
