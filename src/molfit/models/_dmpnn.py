@@ -13,7 +13,6 @@ from torch import nn
 
 from molfit.errors import InputError
 from molfit.models._deep import DeepGraphModel, legacy_runtime
-from molfit.models._registry import register_model
 
 # Revision of the network's equations, saved with every model. Revision 2: the update's skip term
 # is W_i's output before its ReLU (ChemProp's code); revision 1 (molfit before 2026-12-01) added
@@ -109,6 +108,3 @@ class DMPNNModel(DeepGraphModel):
             ffn_layers=self.ffn_layers,
             mean_variance=self.mean_variance,
         )
-
-
-register_model("dmpnn", DMPNNModel)

@@ -12,7 +12,6 @@ from typing import Any
 from torch import nn
 
 from molfit.models._deep import DeepGraphModel, legacy_runtime
-from molfit.models._registry import register_model
 
 
 class GCNModel(DeepGraphModel):
@@ -80,6 +79,3 @@ class GCNModel(DeepGraphModel):
             ffn_layers=self.ffn_layers,
             mean_variance=self.mean_variance,
         )
-
-
-register_model("gcn", GCNModel)

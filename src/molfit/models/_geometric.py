@@ -46,7 +46,6 @@ from molfit.models._deep import (
     legacy_runtime,
 )
 from molfit.models._prediction import Prediction
-from molfit.models._registry import register_model
 from molfit.nn.atomistic import MAX_Z, READOUTS, AtomisticModel, ScalarFeatures
 from molfit.structures import (
     StructureInputs,
@@ -772,9 +771,71 @@ class DimeNetPPModel(_GeometricEstimator):
         return net, net.n_out
 
 
-for _cls in (SchNetModel, PaiNNModel, DimeNetPPModel):
-    _cls.__doc__ = (_cls.__doc__ or "") + _TRAINING_DOC
+class EquivariantModel(_GeometricEstimator):
+    """An E(3)-equivariant potential: l <= 2 Cartesian features with three-body messages
+    (:class:`molfit.nn.atomistic.EquivariantNet`, NequIP/MACE-style physics).
 
-register_model("schnet", SchNetModel)
-register_model("painn", PaiNNModel)
-register_model("dimenet++", DimeNetPPModel)
+    ``l_max`` is the highest feature order (2: scalars, vectors, matrices; 1: no matrices,
+    about three times faster). ``neighbor_norm`` divides the summed messages (about the mean
+    number of neighbours within the cutoff). Defaults are sized for small molecules on a CPU.
+    """
+
+    readout_activation: ClassVar[str] = "silu"
+    default_interactions: ClassVar[int] = 2
+
+    def __init__(
+        self,
+        task: str = "regression",
+        n_features: int = 32,
+        n_interactions: int | None = None,
+        n_rbf: int = 8,
+        l_max: int = 2,
+        neighbor_norm: float = 10.0,
+        readout: str = "sum",
+        cutoff: float = 5.0,
+        epochs: int = 100,
+        batch_size: int = 10,
+        lr: float = 5e-3,
+        warmup_epochs: float = 1.0,
+        lr_ratio: float = 0.05,
+        patience: int | None = 20,
+        val_fraction: float = 0.1,
+        ensemble: int = 1,
+        mean_variance: bool = False,
+        energy_weight: float = 1.0,
+        forces_weight: float = 10.0,
+        energy_per_atom: bool = False,
+        conformer_seed: int = 0,
+        seed: int = 0,
+        deterministic: bool = True,
+        precision: str = "32",
+        **runtime: Any,
+    ) -> None:
+        super().__init__(
+            task=task, n_features=n_features, n_interactions=n_interactions, n_rbf=n_rbf,
+            readout=readout, cutoff=cutoff, epochs=epochs, batch_size=batch_size, lr=lr,
+            warmup_epochs=warmup_epochs, lr_ratio=lr_ratio, patience=patience,
+            val_fraction=val_fraction, ensemble=ensemble, mean_variance=mean_variance,
+            energy_weight=energy_weight, forces_weight=forces_weight,
+            energy_per_atom=energy_per_atom, conformer_seed=conformer_seed, seed=seed,
+            deterministic=deterministic, precision=precision, **runtime,
+        )  # fmt: skip
+        self.l_max = l_max
+        self.neighbor_norm = neighbor_norm
+
+    def _build_representation(self) -> tuple[nn.Module, int]:
+        from molfit.nn.atomistic import EquivariantNet
+
+        net = EquivariantNet(
+            n_features=self.n_features,
+            n_interactions=self.interactions_,
+            n_rbf=self.n_rbf,
+            cutoff=self.cutoff,
+            neighbor_norm=self.neighbor_norm,
+            l_max=self.l_max,
+        )
+        return net, net.n_out
+
+
+for _cls in (SchNetModel, PaiNNModel, DimeNetPPModel, EquivariantModel):
+    _cls.__doc__ = (_cls.__doc__ or "") + _TRAINING_DOC

@@ -52,6 +52,7 @@ MODELS.register_lazy("gcn", "molfit.models._gcn:GCNModel")
 MODELS.register_lazy("schnet", "molfit.models._geometric:SchNetModel")
 MODELS.register_lazy("painn", "molfit.models._geometric:PaiNNModel")
 MODELS.register_lazy("dimenet++", "molfit.models._geometric:DimeNetPPModel")
+MODELS.register_lazy("equivariant", "molfit.models._geometric:EquivariantModel")
 
 SEAL_FORMAT = "molfit.model-dir/1"
 _SEAL_KEY = "checksums"

@@ -1,0 +1,112 @@
+"""A trained molfit potential as an ASE calculator: the same numbers as the estimator, forces
+that are the energy's gradient, a committee σ, NVE that conserves energy, clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from molfit.atomistic import Calculator, load_calculator, read_frames, run_md, sample
+from molfit.errors import InputError
+from molfit.models import get_model, save_model
+from molfit.structures import Structures
+from molfit.train import Runtime
+
+pytest.importorskip("tblite")
+QUIET = Runtime(progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def ethanol(tmp_path_factory: pytest.TempPathFactory) -> list[Atoms]:
+    """60 frames of xTB Langevin MD of ethanol at 600 K, made with molfit's own sampler."""
+    out = tmp_path_factory.mktemp("md") / "ethanol.extxyz"
+    sample("CCO", out, temperature=600, steps=600, every=10, seed=0, progress=False)
+    return read_frames(out)
+
+
+@pytest.fixture(scope="module")
+def potentials(ethanol: list[Atoms]) -> dict[str, object]:
+    structures = Structures.from_atoms(ethanol)
+    tiny = dict(n_features=16, n_interactions=2, n_rbf=8, cutoff=4.0, epochs=8, batch_size=10)
+    out = {}
+    for name, extra in (("equivariant", {"l_max": 2}), ("painn", {"ensemble": 2})):
+        model = get_model(name, **tiny, **extra, lr=3e-3)
+        out[name] = model.fit(structures, None, runtime=QUIET)
+    return out
+
+
+@pytest.mark.parametrize("name", ["equivariant", "painn"])
+def test_calculator_gives_the_estimators_numbers(potentials, ethanol, name: str) -> None:
+    model = potentials[name]
+    atoms = ethanol[7].copy()
+    atoms.calc = Calculator(model)
+    energies, forces = model.predict_energy_forces([ethanol[7]])
+    assert atoms.get_potential_energy() == pytest.approx(energies[0], abs=1e-4)
+    np.testing.assert_allclose(atoms.get_forces(), forces[0], atol=1e-4)
+
+
+def test_calculator_forces_are_minus_the_energy_gradient(potentials, ethanol) -> None:
+    calc = Calculator(potentials["equivariant"], dtype="float64")
+    atoms = ethanol[3].copy()
+    atoms.calc = calc
+    forces = atoms.get_forces()
+    h = 1e-4
+    for atom, axis in [(0, 0), (4, 2), (8, 1)]:
+        shifted = []
+        for sign in (1, -1):
+            a = ethanol[3].copy()
+            a.positions[atom, axis] += sign * h
+            a.calc = calc
+            shifted.append(a.get_potential_energy())
+        assert forces[atom, axis] == pytest.approx(-(shifted[0] - shifted[1]) / (2 * h), abs=1e-5)
+
+
+def test_energy_is_invariant_and_forces_rotate(potentials, ethanol) -> None:
+    calc = Calculator(potentials["equivariant"], dtype="float64")
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))
+    a, b = ethanol[5].copy(), ethanol[5].copy()
+    b.positions = b.positions @ q.T + [3.0, -1.0, 2.0]
+    a.calc, b.calc = calc, calc
+    assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), abs=1e-8)
+    np.testing.assert_allclose(b.get_forces(), a.get_forces() @ q.T, atol=1e-8)
+
+
+def test_committee_gives_a_force_sigma(potentials, ethanol) -> None:
+    atoms = ethanol[0].copy()
+    atoms.calc = Calculator(potentials["painn"])
+    atoms.get_potential_energy()
+    sigma = atoms.calc.results["forces_std"]
+    assert sigma.shape == (9, 3) and sigma.max() > 0
+    assert atoms.calc.results["energy_std"] > 0
+
+
+def test_trained_potential_runs_nve_md_and_conserves_energy(potentials, ethanol, tmp_path) -> None:
+    calc = Calculator(potentials["equivariant"], dtype="float64")
+    start = ethanol[-1].copy()  # a frame with its own MD momenta
+    result = run_md(start, calc, tmp_path / "nve.extxyz", ensemble="nve", dt=0.25, steps=200,
+                    every=10, max_force=1e3, progress=False)  # fmt: skip
+    assert result.n_frames == 20 and not result.stopped
+    e_kin = [f.info["e_kin"] for f in read_frames(tmp_path / "nve.extxyz")]
+    assert np.std(e_kin) > 1e-3  # the molecule moves
+    assert result.max_energy_change < 1.0  # meV/atom over 50 fs
+
+
+def test_saved_potential_loads_as_a_calculator(potentials, ethanol, tmp_path: Path) -> None:
+    model = potentials["equivariant"]
+    save_model(model, tmp_path / "model")
+    loaded = load_calculator(tmp_path / "model")
+    a, b = ethanol[2].copy(), ethanol[2].copy()
+    a.calc, b.calc = Calculator(model), loaded
+    assert a.get_potential_energy() == pytest.approx(b.get_potential_energy(), abs=1e-6)
+    with pytest.raises(InputError, match="no such"):
+        load_calculator(tmp_path / "missing")
+
+
+def test_unseen_element_is_refused(potentials) -> None:
+    atoms = Atoms("CSi", positions=[[0, 0, 0], [0, 0, 1.9]])
+    atoms.calc = Calculator(potentials["equivariant"])
+    with pytest.raises(InputError, match="Si"):
+        atoms.get_potential_energy()
