@@ -81,12 +81,24 @@ class InputReport:
         n_ok: rows kept in the result.
         issues: one :class:`~molfit.errors.RowIssue` per problem, in source order; a row can
             have several (a bad SMILES and a non-numeric target).
+        labelled: per target column, how many of the ``n_ok`` kept rows have a label (the
+            others have an empty cell, ``NaN``, and are left out when that target is trained);
+            empty when the source has no targets.
+        warnings: rows that were kept but deserve a look (e.g. a standardization that changed
+            the heavy-atom composition), one :class:`~molfit.errors.RowIssue` each.
     """
 
     source: str
     n_rows: int = 0
     n_ok: int = 0
     issues: list[RowIssue] = field(default_factory=list)
+    labelled: dict[str, int] = field(default_factory=dict)
+    warnings: list[RowIssue] = field(default_factory=list)
+
+    @property
+    def missing_labels(self) -> dict[str, int]:
+        """Per target column, kept rows without a label."""
+        return {name: self.n_ok - n for name, n in self.labelled.items()}
 
     @property
     def ok(self) -> bool:
@@ -109,9 +121,22 @@ class InputReport:
         Example::
 
             data.csv: 4 of 5 rows ok, 1 skipped
+              3 of 4 rows labelled for dG (1 missing)
+              issues: 1 bad SMILES
               data.csv row 3: cannot parse SMILES 'C1CC' (unclosed ring)
         """
         lines = [f"{self.source}: {self.n_ok} of {self.n_rows} rows ok, {self.n_skipped} skipped"]
+        for name, n in self.labelled.items():
+            missing = self.n_ok - n
+            lines.append(
+                f"  {n} of {self.n_ok} rows labelled for {name}"
+                + (f" ({missing} missing)" if missing else "")
+            )
+        if self.warnings:
+            lines.append(f"  warnings: {len(self.warnings)} rows kept but worth a look")
+            lines.extend(f"  {w}" for w in self.warnings[:max_issues])
+            if len(self.warnings) > max_issues:
+                lines.append(f"  ... and {len(self.warnings) - max_issues} more warnings")
         if self.issues:
             kinds = Counter(_kind(i) for i in self.issues)
             lines.append("  issues: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))

@@ -176,3 +176,23 @@ def test_xyz_atom_count_mismatch_is_named(tmp_path):
     assert "declares 4 atoms but 3 atom lines follow" in issue.reason
     with pytest.raises(InputError, match=r"m\.xyz row 2.*declares 4 atoms"):
         read_structures(path, strict=True)
+
+
+def test_labelled_and_missing_rows_are_counted_per_target(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "smiles,dG,logP\nCCO,-5.0,\nCCN,,0.1\nCCCl,-0.3,1.2\nC1CC,1.0,2.0\nc1ccccc1,,\nCC(=O)O,na,\n"
+    )
+    report = read_table(path).report
+    assert report.n_rows == 6 and report.n_ok == 5  # the broken ring is skipped
+    assert report.labelled == {"dG": 2, "logP": 2}
+    assert report.missing_labels == {"dG": 3, "logP": 3}
+    text = report.summary()
+    assert "2 of 5 rows labelled for dG (3 missing)" in text
+    assert "2 of 5 rows labelled for logP (3 missing)" in text
+
+
+def test_fully_labelled_target_says_so(csv_file):
+    text = read_table(csv_file).report.summary()
+    # 3 rows kept (ethanol, acetic acid, ethylamine); acetic acid's label is empty
+    assert "2 of 3 rows labelled for logS (1 missing)" in text

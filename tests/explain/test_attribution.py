@@ -79,3 +79,16 @@ def test_cli_explain(tmp_path) -> None:
     assert [r[1] for r in rows] == ["N", "C", "C", "O"]  # one line per heavy atom
     bad = CliRunner().invoke(app, ["explain", str(tmp_path / "run"), "NCCO", "--target", "logP"])
     assert bad.exit_code != 0 and "unknown target" in str(bad.exception)
+
+
+def test_image_caption_carries_prediction_unit_and_colour_key() -> None:
+    from molfit.explain import attribution_caption, draw_attributions
+
+    caption = attribution_caption(-3.14159, "kcal/mol", 0.5)
+    assert caption.splitlines()[0] == "prediction -3.142 kcal/mol"
+    assert "green raises, pink lowers" in caption and "0.5" in caption
+    weights = np.array([0.2, -0.5, 0.1])
+    plain = draw_attributions("CCO", weights)
+    labelled = draw_attributions("CCO", weights, prediction=-3.14159, unit="kcal/mol")
+    assert plain[:8] == labelled[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plain != labelled  # the prediction line is drawn

@@ -342,6 +342,7 @@ def _assemble(
     for j, col in enumerate(targets):
         frame[col] = y[:, j]
     frame = frame.iloc[keep].reset_index(drop=True)
+    report.labelled = {col: int(frame[col].notna().sum()) for col in targets}
     inferred = task or _infer_task(frame[targets].to_numpy(dtype=np.float64))
     return Dataset(
         info=None,

@@ -52,6 +52,7 @@ def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> di
     span = [min(yt.min(), m.min()), max(yt.max(), m.max())]
     ax.plot(span, span, "k--", lw=0.8)
     ax.set(xlabel=f"measured {unit}", ylabel=f"predicted {unit}", title="Parity (test)")
+    _few_ticks(ax)
     ax.legend(fontsize=8)
     figs["Parity plot"] = _png(fig)
     if pred.std is not None:
@@ -126,6 +127,7 @@ def parity_figures(
     span = [min(yt.min(), m.min()), max(yt.max(), m.max())]
     ax.plot(span, span, "k--", lw=0.8)
     ax.set(xlabel=f"reference {label}", ylabel=f"predicted {label}", title="Parity (test)")
+    _few_ticks(ax)
     figs["Parity plot"] = _png(fig)
     err = m - yt
     scale, unit_e = (1000.0, "meV") if unit == "eV" else (1.0, unit)
@@ -144,8 +146,24 @@ def parity_figures(
     return figs
 
 
-def leakage_figure(similarity: dict[str, np.ndarray], threshold: float | None) -> str:
-    """Histograms of each part's max similarity to the training set."""
+def _few_ticks(ax: Any) -> None:
+    """At most five ticks per axis so that long tick labels (total energies in eV) never overlap."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+
+
+def leakage_figure(
+    similarity: dict[str, np.ndarray],
+    threshold: float | None,
+    fingerprint: str = "ECFP6/1024",
+) -> str:
+    """Histograms of each part's max similarity to the training set.
+
+    ``fingerprint`` names the fingerprint the similarities were computed with; it is printed on
+    the axis, next to the split-leakage table's own ``fingerprint`` entry.
+    """
     fig, ax = _subplots(figsize=(6, 3.5))
     bins = np.linspace(0, 1, 41)
     for name, values in similarity.items():
@@ -153,7 +171,7 @@ def leakage_figure(similarity: dict[str, np.ndarray], threshold: float | None) -
         ax.hist(v[np.isfinite(v)], bins=bins, alpha=0.5, density=True, label=name)
     if threshold is not None:
         ax.axvline(threshold, color="k", ls="--", lw=0.8, label="domain threshold")
-    ax.set(xlabel="max Tanimoto similarity to train (ECFP6/1024)", ylabel="density")
+    ax.set(xlabel=f"max Tanimoto similarity to train ({fingerprint})", ylabel="density")
     ax.set_title("Split leakage: how close valid/test molecules are to train")
     ax.legend(fontsize=8)
     return _png(fig)
@@ -165,7 +183,13 @@ def _table(rows: dict[str, Any]) -> str:
         if isinstance(value, float):
             value = f"{value:.4g}"
         elif isinstance(value, dict | list):
-            value = json.dumps(value, default=str)[:300]
+            # rendered whole (never cut), one entry per line, wrapped by the browser
+            text = json.dumps(value, default=str, indent=1, sort_keys=True)
+            cells.append(
+                f"<tr><th>{html.escape(str(key))}</th><td><pre class='json'>"
+                f"{html.escape(text)}</pre></td></tr>"
+            )
+            continue
         cells.append(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>")
     return "<table>" + "".join(cells) + "</table>"
 
@@ -186,6 +210,7 @@ def write_report(
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}",
         "table{border-collapse:collapse;margin:0.5em 0}th,td{border:1px solid #ccc;",
         "padding:3px 8px;text-align:left;font-size:90%}img{max-width:100%}",
+        "pre.json{white-space:pre-wrap;word-break:break-all;margin:0;font-size:90%}",
         "</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Run</h2>",

@@ -105,6 +105,21 @@ def _task_index(model: Any, target: int | str, names: list[str]) -> int:
     return int(target)
 
 
+def attribution_caption(prediction: float | None, unit: str | None, scale: float) -> str:
+    """The caption of an attribution image: the prediction and what the colours mean.
+
+    Args:
+        prediction: the predicted value, or ``None`` to leave it out.
+        unit: its unit, or ``None``.
+        scale: the largest absolute atom weight (full colour intensity).
+    """
+    lines = []
+    if prediction is not None:
+        lines.append(f"prediction {prediction:.4g}" + (f" {unit}" if unit else ""))
+    lines.append(f"green raises, pink lowers the prediction (full colour = {scale:.2g})")
+    return "\n".join(lines)
+
+
 def draw_attributions(
     molecule: Any,
     weights: np.ndarray,
@@ -112,8 +127,13 @@ def draw_attributions(
     *,
     size: tuple[int, int] = (450, 400),
     fmt: str | None = None,
+    prediction: float | None = None,
+    unit: str | None = None,
 ) -> bytes:
     """Render atom weights as an RDKit similarity map (green positive, pink negative).
+
+    A caption at the top says what the colours mean and, with ``prediction``, the predicted
+    value (see :func:`attribution_caption`).
 
     Args:
         molecule: SMILES or RDKit molecule (atoms in the order of ``weights``).
@@ -121,6 +141,8 @@ def draw_attributions(
         path: write the image here (``.png`` or ``.svg``); ``None`` only returns it.
         size: image width and height in pixels.
         fmt: ``"png"`` or ``"svg"``; by default from ``path``'s suffix (PNG without a path).
+        prediction: the model's prediction for the molecule, shown in the caption.
+        unit: the prediction's unit (e.g. ``"kcal/mol"``), shown after it.
 
     Returns:
         The image: PNG bytes, or SVG text encoded as UTF-8.
@@ -139,6 +161,11 @@ def draw_attributions(
     # all-zero weights would divide by zero inside RDKit's scaling
     scale = float(np.abs(weights).max()) or 1.0
     SimilarityMaps.GetSimilarityMapFromWeights(mol, weights.tolist(), drawer, scale=scale)
+    from rdkit.Geometry import Point2D
+
+    drawer.SetFontSize(12)
+    for k, line in enumerate(attribution_caption(prediction, unit, scale).split("\n")):
+        drawer.DrawString(line, Point2D(size[0] / 2, 12 + 16 * k), 0, rawCoords=True)
     drawer.FinishDrawing()
     data = drawer.GetDrawingText()
     out = data.encode() if isinstance(data, str) else bytes(data)
@@ -166,5 +193,5 @@ def explain(
     feats = model._features([to_mol(molecule)], fitting=False)
     mean, _ = model.predict_features(feats)
     if out is not None:
-        draw_attributions(molecule, weights, out)
+        draw_attributions(molecule, weights, out, prediction=float(mean[0, task]))
     return weights, float(mean[0, task])
