@@ -67,8 +67,8 @@ class EmbeddingError(InputError):
     """A molecule for which no 3D conformer could be generated."""
 
 
-class DatasetNotAvailableError(MolfitError):
-    """A built-in dataset whose registry package is not installed."""
+class DatasetNotAvailableError(InputError):
+    """A built-in dataset whose data package is not installed (the message names the command)."""
 
 
 @dataclass

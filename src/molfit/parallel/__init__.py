@@ -1,5 +1,13 @@
-"""One place for parallel work: worker processes over chunks, results in input order."""
+"""One place for parallel work: an :class:`Executor` over chunks (serial, forked processes or
+Dask), results in input order, streaming :func:`chunks`, and :func:`parallel_map` on top."""
 
-from molfit.parallel._executor import n_cpus, parallel_map, resolve_n_jobs
+from molfit.parallel._chunks import chunks
+from molfit.parallel._executor import (
+    BACKENDS,
+    Executor,
+    n_cpus,
+    parallel_map,
+    resolve_n_jobs,
+)
 
-__all__ = ["n_cpus", "parallel_map", "resolve_n_jobs"]
+__all__ = ["BACKENDS", "Executor", "chunks", "n_cpus", "parallel_map", "resolve_n_jobs"]
