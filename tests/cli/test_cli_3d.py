@@ -175,10 +175,10 @@ def test_train_from_an_extxyz_file_names_frames(tmp_path):
 
 
 def test_default_readout_follows_the_target():
-    from molfit.workflows._structures import default_readout
+    from molfit.workflows import default_readout
 
-    assert default_readout(["mu"]) == "dipole"
-    assert default_readout(["gap"]) == "mean"
-    assert default_readout(["homo", "lumo"]) == "mean"
-    assert default_readout(["U0"]) == "sum"
-    assert default_readout(["mu", "U0"]) == "sum"
+    assert default_readout(["dipole"]) == "dipole"
+    assert default_readout(["intensive"]) == "mean"
+    assert default_readout(["intensive", "intensive"]) == "mean"
+    assert default_readout(["extensive"]) == "sum"
+    assert default_readout(["dipole", "extensive"]) == "sum"
