@@ -130,7 +130,7 @@ def train(
         if key in params:
             raise InputError(
                 f"--param {key}=...: a runtime setting, not a hyper-parameter; use "
-                f"--{key.replace('_', '-')}" + (" / --no-progress" if key == "progress_bar" else "")
+                + ("--no-progress" if key == "progress_bar" else f"--{key.replace('_', '-')}")
             )
     deep = {
         "epochs": epochs,
