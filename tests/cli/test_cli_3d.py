@@ -66,7 +66,9 @@ def test_train_writes_a_complete_run_directory(run_dir, qm9_frame):
     truth = qm9_frame.loc[table["index"].to_numpy()]
     np.testing.assert_allclose(table["measured [eV]"].to_numpy(float), truth["U0"].to_numpy())
     assert (table["smiles"] == truth["smiles"].to_numpy()).all()
-    mae = np.abs(table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)).mean()
+    mae = np.abs(
+        table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)
+    ).mean()
     assert mae == pytest.approx(metrics["mae"], rel=1e-6)
     assert (table["std [eV]"].astype(float) > 0).all()
     assert (table["geometry"] == "qm9 (given coordinates)").all()
@@ -89,7 +91,9 @@ def test_predict_xyz_matches_the_test_predictions(run_dir, tmp_path, monkeypatch
     assert list(got.columns) == ["structure", "prediction [eV]", "std [eV]", "geometry", "error"]
     assert got["geometry"].iloc[:3].tolist() == [f"{xyz}#{k}" for k in (1, 2, 3)]
     np.testing.assert_allclose(
-        got["prediction [eV]"].iloc[:3].astype(float), table["prediction [eV]"].astype(float), atol=1e-3
+        got["prediction [eV]"].iloc[:3].astype(float),
+        table["prediction [eV]"].astype(float),
+        atol=1e-3,
     )
     assert got["error"].iloc[:3].eq("").all()
     assert "#4" in got["error"].iloc[3] and "atom count" in got["error"].iloc[3]
@@ -128,7 +132,9 @@ def test_evaluate_on_an_extxyz_file_with_energies(run_dir, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output + repr(result.exception)
     metrics = json.loads(out.read_text())["U0"]
-    expected = np.abs(table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)).mean()
+    expected = np.abs(
+        table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)
+    ).mean()
     assert metrics["n"] == 5 and metrics["mae"] == pytest.approx(expected, abs=1e-3)
 
 

@@ -185,15 +185,14 @@ def split_command(
     if skipped:
         typer.echo(skipped)
     if target:
-        import pandas as pd
-
-        labels = np.column_stack(
+        present = np.column_stack(
             [
-                pd.to_numeric(ds.frame[_check(ds, t)], errors="coerce").to_numpy(dtype=np.float64)
+                ds.frame[_check(ds, t)].notna().to_numpy()
+                & (ds.frame[t].astype(str).str.strip() != "").to_numpy()
                 for t in target
             ]
         )
-        labelled = np.flatnonzero(np.isfinite(labels).any(axis=1))
+        labelled = np.flatnonzero(present.any(axis=1))
         if len(labelled) < len(ds):
             typer.echo(
                 f"{len(ds) - len(labelled)} rows without a label in {', '.join(target)}: left out"
