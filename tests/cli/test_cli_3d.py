@@ -23,7 +23,7 @@ def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("qm9") / "run"
     args = ["train", "qm9", "--model", "schnet", "--target", "U0", "--limit", "240"]
     args += ["--epochs", "3", "--batch-size", "32", "--ensemble", "2", "--seed", "1"]
-    args += [*TINY, "--param", "progress_bar=false", "--out", str(out)]
+    args += [*TINY, "--no-progress", "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "meV" in result.output
@@ -61,14 +61,16 @@ def test_train_writes_a_complete_run_directory(run_dir, qm9_frame):
     assert np.isfinite(metrics["nll"])  # ensemble of 2 gives a std
 
     table = pd.read_csv(run_dir / "test_predictions.csv", keep_default_na=False)
-    assert list(table.columns[:4]) == ["index", "smiles", "measured", "prediction"]
+    assert list(table.columns[:4]) == ["index", "smiles", "measured [eV]", "prediction [eV]"]
     assert len(table) == sizes[2]
     truth = qm9_frame.loc[table["index"].to_numpy()]
-    np.testing.assert_allclose(table["measured"].to_numpy(float), truth["U0"].to_numpy())
+    np.testing.assert_allclose(table["measured [eV]"].to_numpy(float), truth["U0"].to_numpy())
     assert (table["smiles"] == truth["smiles"].to_numpy()).all()
-    mae = np.abs(table["prediction"].astype(float) - table["measured"].astype(float)).mean()
+    mae = np.abs(
+        table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)
+    ).mean()
     assert mae == pytest.approx(metrics["mae"], rel=1e-6)
-    assert (table["std"].astype(float) > 0).all()
+    assert (table["std [eV]"].astype(float) > 0).all()
     assert (table["geometry"] == "qm9 (given coordinates)").all()
     html = (run_dir / "report.html").read_text()
     assert "Parity plot" in html and "data:image/png;base64," in html
@@ -86,14 +88,16 @@ def test_predict_xyz_matches_the_test_predictions(run_dir, tmp_path, monkeypatch
     code, stdout, _ = _cli(["predict", run_dir, xyz, "--out", out], monkeypatch, capsys)
     assert code == 0 and "predicted 3 of 4" in stdout
     got = pd.read_csv(out, keep_default_na=False)
-    assert list(got.columns) == ["structure", "prediction", "std", "geometry", "error"]
+    assert list(got.columns) == ["structure", "prediction [eV]", "std [eV]", "geometry", "error"]
     assert got["geometry"].iloc[:3].tolist() == [f"{xyz}#{k}" for k in (1, 2, 3)]
     np.testing.assert_allclose(
-        got["prediction"].iloc[:3].astype(float), table["prediction"].astype(float), atol=1e-3
+        got["prediction [eV]"].iloc[:3].astype(float),
+        table["prediction [eV]"].astype(float),
+        atol=1e-3,
     )
     assert got["error"].iloc[:3].eq("").all()
     assert "#4" in got["error"].iloc[3] and "atom count" in got["error"].iloc[3]
-    assert got["prediction"].iloc[3] == ""
+    assert got["prediction [eV]"].iloc[3] == ""
 
 
 def test_predict_smiles_uses_conformers_and_names_bad_rows(run_dir, tmp_path):
@@ -104,12 +108,12 @@ def test_predict_smiles_uses_conformers_and_names_bad_rows(run_dir, tmp_path):
     assert result.exit_code == 0, result.output
     got = pd.read_csv(out, keep_default_na=False)
     assert got["SMILES"].tolist() == ["CCO", "C1CC", "CC(=O)O"]
-    assert "C1CC" in got["error"][1] and got["prediction"][1] == ""
+    assert "C1CC" in got["error"][1] and got["prediction [eV]"][1] == ""
     good = got.iloc[[0, 2]]
     assert good["error"].eq("").all()
     assert good["geometry"].str.startswith("ETKDG").all()
     # ethanol C2H6O sits near -4.2 keV, acetic acid C2H4O2 near -6.2 keV (QM9 U0, eV)
-    ethanol, acetic = good["prediction"].astype(float)
+    ethanol, acetic = good["prediction [eV]"].astype(float)
     assert -4300 < ethanol < -4100 and -6300 < acetic < -6100
 
 
@@ -119,7 +123,7 @@ def test_evaluate_on_an_extxyz_file_with_energies(run_dir, tmp_path):
     frames = []
     for _, r in table.iterrows():
         atoms = _atoms(qm9, int(r["index"]))
-        atoms.calc = SinglePointCalculator(atoms, energy=float(r["measured"]))
+        atoms.calc = SinglePointCalculator(atoms, energy=float(r["measured [eV]"]))
         frames.append(atoms)
     path = tmp_path / "five.extxyz"
     ase_write(path, frames, format="extxyz")
@@ -128,7 +132,9 @@ def test_evaluate_on_an_extxyz_file_with_energies(run_dir, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output + repr(result.exception)
     metrics = json.loads(out.read_text())["U0"]
-    expected = np.abs(table["prediction"].astype(float) - table["measured"].astype(float)).mean()
+    expected = np.abs(
+        table["prediction [eV]"].astype(float) - table["measured [eV]"].astype(float)
+    ).mean()
     assert metrics["n"] == 5 and metrics["mae"] == pytest.approx(expected, abs=1e-3)
 
 
@@ -163,22 +169,22 @@ def test_train_from_an_extxyz_file_names_frames(tmp_path):
     ase_write(path, frames, format="extxyz")
     out = tmp_path / "run"
     args = ["train", str(path), "--model", "schnet", "--epochs", "1", *TINY, "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--param", "progress_bar=false"])
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "energy: MAE" in result.output  # eV target: also reported in meV
     table = pd.read_csv(out / "test_predictions.csv", keep_default_na=False)
-    assert list(table.columns[:3]) == ["index", "structure", "measured"]
+    assert list(table.columns[:3]) == ["index", "structure", "measured [eV]"]
     frame_no = table["index"].to_numpy() + 1
     assert table["structure"].tolist() == [f"{path}#{k}" for k in frame_no]
     assert (table["geometry"] == table["structure"]).all()
-    np.testing.assert_allclose(table["measured"], qm9.frame["U0"].to_numpy()[frame_no - 1])
+    np.testing.assert_allclose(table["measured [eV]"], qm9.frame["U0"].to_numpy()[frame_no - 1])
 
 
 def test_default_readout_follows_the_target():
-    from molfit.workflows._structures import default_readout
+    from molfit.workflows import default_readout
 
-    assert default_readout(["mu"]) == "dipole"
-    assert default_readout(["gap"]) == "mean"
-    assert default_readout(["homo", "lumo"]) == "mean"
-    assert default_readout(["U0"]) == "sum"
-    assert default_readout(["mu", "U0"]) == "sum"
+    assert default_readout(["dipole"]) == "dipole"
+    assert default_readout(["intensive"]) == "mean"
+    assert default_readout(["intensive", "intensive"]) == "mean"
+    assert default_readout(["extensive"]) == "sum"
+    assert default_readout(["dipole", "extensive"]) == "sum"

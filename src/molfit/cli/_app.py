@@ -1,6 +1,9 @@
-"""The one typer application every verb module registers its command on."""
+"""The one typer application every verb module registers its command on, and its global options
+(``--version``, ``--debug``)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -11,3 +14,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+#: set by ``molfit --debug``: unexpected errors then show their traceback
+state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from molfit import __version__
+
+        typer.echo(f"molfit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    """Machine learning on molecules and materials."""
+    state["debug"] = debug

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from molfit.cli._app import app
@@ -47,6 +46,8 @@ def show_command(
     rows: Annotated[int, typer.Option("--rows", "-n", help="rows of the table to print")] = 5,
 ) -> None:
     """Describe a built-in dataset: source, licence, targets and units, first rows, label stats."""
+    import pandas as pd
+
     from molfit.data import load
 
     ds = load(name)
@@ -76,7 +77,8 @@ def show_command(
 def check_command(
     file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, .smi, SDF, XYZ or extxyz file")],
     smiles_column: Annotated[
-        str | None, typer.Option("--smiles-column", help="the SMILES column (default: detect)")
+        str | None,
+        typer.Option("--smiles-column", "-s", help="the SMILES column (default: detect)"),
     ] = None,
     target: Annotated[
         list[str] | None,
@@ -89,6 +91,8 @@ def check_command(
     Exit code 0 when every row is fine, 1 when some rows were skipped, 2 on an error
     (missing file or column, or the first bad row with --strict).
     """
+    import numpy as np
+
     from molfit.data import read
 
     suffix = file.suffix.lower()
@@ -102,5 +106,14 @@ def check_command(
         typer.echo(f"targets: {', '.join(ds.target_columns)} (task: {ds.task})")
     if ds.structures is not None:
         typer.echo(f"structures: {ds.structures}")
+    if ds.target_columns:
+        y = ds.y
+        for t, name in enumerate(ds.target_columns):
+            missing = int((~np.isfinite(y[:, t])).sum())
+            if missing:
+                typer.echo(
+                    f"{name}: {len(ds) - missing} of {len(ds)} rows labelled, "
+                    f"{missing} without a label"
+                )
     if report is not None and not report.ok:
         raise typer.Exit(code=1)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import print_metrics, warn
 
 
 @app.command("evaluate")
@@ -16,20 +17,26 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],
     smiles_column: Annotated[
-        str | None, typer.Option("--smiles-column", help="SMILES column of a file.")
+        str | None, typer.Option("--smiles-column", "-s", help="SMILES column of a file.")
     ] = None,
     target: Annotated[
-        list[str] | None, typer.Option("--target", help="Target column(s), default: the model's.")
+        list[str] | None,
+        typer.Option("--target", "-t", help="Target column(s), default: the model's."),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Also write the metrics as JSON.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the metrics as JSON.")
+    ] = None,
 ) -> None:
-    """Accuracy, interval coverage and calibration of a run's model on new labelled data."""
-    from molfit.cli._train import print_metrics
-    from molfit.workflows import evaluate_run, load_run_model
+    """Accuracy, interval coverage and calibration of a run's model on new labelled data; rows
+    the model was trained on are counted and flagged."""
+    from molfit.workflows import evaluate_run
 
-    task = load_run_model(run_dir).task_
-    metrics = evaluate_run(run_dir, data, smiles_column=smiles_column, targets=target or None)
-    print_metrics(metrics, task)
+    result = evaluate_run(run_dir, data, smiles_column=smiles_column, targets=target or None)
+    for message in result.warnings:
+        warn(f"warning: {message}")
+    print_metrics(result.metrics, result.task)
+    if result.n_overlap:
+        typer.echo(f"overlap with training set: {result.n_overlap} of {result.n_rows} rows")
     if out is not None:
-        out.write_text(json.dumps(metrics, indent=2))
+        out.write_text(json.dumps(result.metrics, indent=2))
         typer.echo(f"metrics: {out}")

@@ -16,8 +16,12 @@ def explain(
         Path, typer.Argument(help="Run directory of a graph model (`molfit train --model dmpnn`).")
     ],
     smiles: Annotated[str, typer.Argument(help="The molecule to explain, as SMILES.")],
-    out: Annotated[Path, typer.Option(help="Image to write: .png or .svg.")] = Path("atoms.png"),
-    target: Annotated[str, typer.Option(help="Target name or index for multi-task models.")] = "0",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Image to write: .png or .svg.")] = Path(
+        "atoms.png"
+    ),
+    target: Annotated[
+        str, typer.Option("--target", "-t", help="Target name or index for multi-task models.")
+    ] = "0",
     steps: Annotated[int, typer.Option(help="Integrated-gradients interpolation steps.")] = 64,
 ) -> None:
     """Atom attributions (integrated gradients) of one prediction: `molfit explain RUN "CCO"`."""
@@ -38,15 +42,14 @@ def explain(
 
 def _load(run_dir: Path):
     """The model of a run directory (``molfit train``'s), or of a saved model directory."""
-    import json
-
     from molfit.errors import InputError
-    from molfit.models import load_model
-    from molfit.workflows import load_run_model
+    from molfit.workflows import RunDirectory, load_run_model
 
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: no such run directory")
-    config = run_dir / "config.json"
-    if config.is_file() and "model" in json.loads(config.read_text()):
-        return load_model(run_dir)  # a bare model directory (save_model)
+    run = RunDirectory(run_dir).check()
+    if run.input_kind == "structures":
+        model = run.run_config.get("model") or run.config().get("model", "a 3D model")
+        raise InputError(
+            f"{run_dir}: a 3D run ({model}); `molfit explain` attributes atoms of graph models "
+            "on SMILES (train one with `molfit train DATA --model dmpnn`)"
+        )
     return load_run_model(run_dir)

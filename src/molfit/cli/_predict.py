@@ -8,35 +8,62 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import warn
 
 
 @app.command("predict")
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
     input: Annotated[
-        Path,
-        typer.Argument(help="CSV/TSV/Parquet/.smi file with SMILES; XYZ/extxyz for 3D models."),
+        str,
+        typer.Argument(
+            help="CSV/TSV/Parquet/.smi file with SMILES (XYZ/extxyz for 3D models) or a "
+            "built-in dataset name."
+        ),
     ],
-    out: Annotated[Path, typer.Option(help="Output CSV (written atomically).")] = Path(
-        "predictions.csv"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Output .csv, .tsv or .parquet (.extxyz for 3D runs)."),
+    ] = Path("predictions.csv"),
     smiles_column: Annotated[
-        str | None, typer.Option("--smiles-column", help="SMILES column of the input.")
+        str | None, typer.Option("--smiles-column", "-s", help="SMILES column of the input.")
     ] = None,
+    keep_columns: Annotated[
+        str | None,
+        typer.Option("--keep-columns", help="Comma-separated input columns to keep (default all)."),
+    ] = None,
+    chunk: Annotated[
+        int, typer.Option("--chunk", help="Rows predicted at a time.", min=1)
+    ] = 10_000,
+    standardize: Annotated[
+        bool, typer.Option("--standardize", help="Standardize every SMILES first (molfit.chem).")
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
 ) -> None:
     """Predict every input row; unparseable rows get an error message, the rest a prediction."""
     from molfit.workflows import predict_file
 
-    table = predict_file(run_dir, input, out, smiles_column=smiles_column)
-    failed = table[table["error"] != ""]
-    outside = 0
-    if "in_domain" in table:  # QSAR runs; 3D runs report the geometry used instead
-        outside = int((~table["in_domain"].astype(bool)).sum()) - len(failed)
-    typer.echo(f"predicted {len(table) - len(failed)} of {len(table)} rows -> {out}")
-    if outside:
-        typer.echo(f"{outside} row(s) outside the applicability domain (see domain_note)")
-    for i, row in failed.head(10).iterrows():
-        message = str(row["error"])  # 3D runs' messages already name the row
-        typer.echo(message if message.startswith("row ") else f"row {i + 1}: {message}", err=True)
-    if len(failed) > 10:
-        typer.echo(f"... and {len(failed) - 10} more rows with errors", err=True)
+    keep = [c.strip() for c in keep_columns.split(",")] if keep_columns else None
+    summary = predict_file(
+        run_dir,
+        input,
+        out,
+        smiles_column=smiles_column,
+        progress=progress,
+        chunk=chunk,
+        keep_columns=keep,
+        standardize=standardize,
+    )
+    typer.echo(f"predicted {summary.n_rows - summary.n_failed} of {summary.n_rows} rows -> {out}")
+    if summary.n_outside_domain:
+        typer.echo(
+            f"{summary.n_outside_domain} row(s) outside the applicability domain (see domain_note)"
+        )
+    if standardize:
+        typer.echo(f"standardized {summary.n_standardized} molecule(s) (see standardize_note)")
+    for message in summary.errors:
+        warn(message)
+    if summary.n_failed > len(summary.errors):
+        warn(f"... and {summary.n_failed - len(summary.errors)} more rows with errors")

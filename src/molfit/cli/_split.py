@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 
 from molfit.cli._data import data_app
 from molfit.errors import InputError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from molfit.data import Dataset
     from molfit.data.split import Split
 
@@ -26,6 +27,8 @@ def _load(
 ) -> tuple[Dataset, np.ndarray, int, str | None]:
     """The dataset's usable rows, their positions in the source, the source's row count and a
     report of the rows left out (``None`` when every row parsed)."""
+    import numpy as np
+
     from molfit.data import load, read, validate_smiles
 
     if _looks_like_file(source):
@@ -58,15 +61,24 @@ def _column(ds: Dataset, name: str, option: str) -> list[Any]:
     return ds.frame[name].tolist()
 
 
-def _labels(ds: Dataset, target: str | None) -> list[Any]:
-    if target is not None:
-        return _column(ds, target, "--target")
+def _labels(ds: Dataset, targets: list[str] | None) -> list[Any]:
+    if targets:
+        if len(targets) > 1:
+            raise InputError(
+                f"stratified split: give one class column with --target, not {len(targets)}"
+            )
+        return _column(ds, targets[0], "--target")
     if len(ds.target_columns) != 1:
         raise InputError(
             "stratified split: name the class column with --target "
             f"(columns: {', '.join(map(str, ds.frame.columns))})"
         )
     return _column(ds, ds.target_columns[0], "--target")
+
+
+def _check(ds: Dataset, name: str) -> str:
+    _column(ds, name, "--target")
+    return name
 
 
 def _fmt(value: Any) -> str:
@@ -128,13 +140,19 @@ def split_command(
         Path | None, typer.Option("--out", "-o", help="write the split as JSON here")
     ] = None,
     smiles_column: Annotated[
-        str | None, typer.Option("--smiles-column", help="SMILES column of a file")
+        str | None, typer.Option("--smiles-column", "-s", help="SMILES column of a file")
     ] = None,
     time_column: Annotated[
         str | None, typer.Option("--time-column", help="date or number column (temporal)")
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="class column (stratified)")
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="label column (repeatable): rows without any label are left out, as in "
+            "`molfit train`; stratified uses the (one) class column",
+        ),
     ] = None,
     threshold: Annotated[
         float, typer.Option("--threshold", help="Butina Tanimoto distance cutoff (cluster)")
@@ -154,6 +172,8 @@ def split_command(
     Indices in the JSON are 0-based rows of the source (a file's data rows, header excluded);
     rows that cannot be used (bad SMILES, missing time or label) are listed as 'excluded'.
     """
+    import numpy as np
+
     from molfit.data.split import METHODS, make_split
 
     name = method.strip().lower()
@@ -164,6 +184,20 @@ def split_command(
     ds, rows, total, skipped = _load(source, smiles_column, strict)
     if skipped:
         typer.echo(skipped)
+    if target:
+        present = np.column_stack(
+            [
+                ds.frame[_check(ds, t)].notna().to_numpy()
+                & (ds.frame[t].astype(str).str.strip() != "").to_numpy()
+                for t in target
+            ]
+        )
+        labelled = np.flatnonzero(present.any(axis=1))
+        if len(labelled) < len(ds):
+            typer.echo(
+                f"{len(ds) - len(labelled)} rows without a label in {', '.join(target)}: left out"
+            )
+            ds, rows = ds.subset(labelled), rows[labelled]
     options: dict[str, Any] = {}
     if name == "temporal":
         options = {"times": _column(ds, time_column, "--time-column"), "strict": strict}

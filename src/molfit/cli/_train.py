@@ -1,58 +1,60 @@
-"""``molfit train``: fit, calibrate and evaluate a QSAR model; write a run directory."""
+"""``molfit train``: fit, calibrate and test a model; write a run directory."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import (
+    bf16_warning,
+    devices_value,
+    parse_params,
+    print_metrics,
+    warn,
+)
 from molfit.errors import InputError
 
-
-def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
-    """A short metrics table, one line per target."""
-    keys = (
-        ["roc_auc", "pr_auc", "accuracy", "mcc", "brier", "ece", "set_coverage"]
-        if task == "classification"
-        else ["mae", "rmse", "r2", "spearman", "coverage", "mean_width", "miscalibration_area"]
-    )
-    keys = [k for k in keys if any(k in m for m in metrics.values())]
-    width = {k: max(len(k), 7) + 2 for k in ["n", *keys]}
-    name_width = max(8, *(len(t) for t in metrics)) + 2
-    typer.echo(f"{'target':<{name_width}}" + "".join(f"{k:>{width[k]}}" for k in ["n", *keys]))
-    for target, m in metrics.items():
-        cells = "".join(
-            f"{m.get(k, float('nan')):>{width[k]}.3f}"
-            if k != "n"
-            else f"{m.get('n', 0):>{width[k]}d}"
-            for k in ["n", *keys]
-        )
-        typer.echo(f"{target:<{name_width}}{cells}")
+# kept importable from here: `molfit evaluate` and older scripts use it
+__all__ = ["print_metrics", "train"]
 
 
-def _devices(value: str | None) -> int | str | None:
-    """Lightning's ``devices``: a count (``2``), ``auto`` or a list such as ``0,1``."""
-    if value is None:
-        return None
-    return int(value) if value.strip().isdigit() else value
+def _list_models(value: bool) -> None:
+    if value:
+        from molfit.cli._models import model_names
+
+        typer.echo("\n".join(model_names()))
+        raise typer.Exit()
 
 
 @app.command("train")
 def train(
-    data: Annotated[str, typer.Argument(help="A CSV/TSV/Parquet/SDF file or a built-in dataset.")],
+    data: Annotated[
+        str, typer.Argument(help="A CSV/TSV/Parquet/SDF/XYZ file or a built-in dataset.")
+    ],
     smiles_column: Annotated[
-        str | None, typer.Option("--smiles-column", help="SMILES column of a file.")
+        str | None, typer.Option("--smiles-column", "-s", help="SMILES column of a file.")
     ] = None,
     target: Annotated[
-        list[str] | None, typer.Option("--target", help="Target column (repeatable).")
+        list[str] | None, typer.Option("--target", "-t", help="Target column (repeatable).")
     ] = None,
     task: Annotated[
         str | None, typer.Option(help="regression or classification (default: from the data).")
     ] = None,
-    model: Annotated[str, typer.Option(help="Model name (see --list-models).")] = "extratrees",
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see --list-models).")
+    ] = "extratrees",
+    list_models: Annotated[
+        bool,
+        typer.Option(
+            "--list-models",
+            help="Print the model names and exit.",
+            callback=_list_models,
+            is_eager=True,
+        ),
+    ] = False,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", help="Model hyper-parameter KEY=VALUE (JSON value), repeatable."),
@@ -64,11 +66,19 @@ def train(
             "(default: scaffold; random for 3D models)."
         ),
     ] = None,
+    split_file: Annotated[
+        Path | None,
+        typer.Option("--split-file", help="A split JSON written by `molfit data split --out`."),
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time-column", help="Date or number column (--split temporal).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     coverage: Annotated[float, typer.Option(help="Coverage of intervals / sets.")] = 0.9,
     conformal: Annotated[str, typer.Option(help="auto, split or cv+.")] = "auto",
     out: Annotated[
-        Path | None, typer.Option(help="Run directory (default runs/<data>-<model>-<time>).")
+        Path | None,
+        typer.Option("--out", "-o", help="Run directory (default runs/<data>-<model>-<time>)."),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Deep models: training epochs.")] = None,
     batch_size: Annotated[
@@ -97,32 +107,55 @@ def train(
         int | None,
         typer.Option(help="Use a seeded random subset of N labelled rows (quick looks)."),
     ] = None,
+    standardize: Annotated[
+        bool,
+        typer.Option("--standardize", help="Standardize every SMILES first (molfit.chem)."),
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
+    ] = True,
 ) -> None:
     """Train a model with calibrated uncertainty: `molfit train b3db`."""
-    from molfit.workflows import train_run
-
     if task is not None and task not in ("regression", "classification"):
         raise InputError(f"--task must be regression or classification, got {task!r}")
-    params = {}
-    for item in param or []:
-        if "=" not in item:
-            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+    if split is not None and split_file is not None:
+        raise InputError("give --split or --split-file, not both")
+    from molfit.cli._models import model_names
+
+    names = model_names()
+    if model.lower() not in names:
+        raise InputError(f"unknown model {model!r}; available: {', '.join(names)}")
+    params = parse_params(param)
+    for key in ("accelerator", "devices", "num_nodes", "strategy", "progress_bar"):
+        if key in params:
+            raise InputError(
+                f"--param {key}=...: a runtime setting, not a hyper-parameter; use "
+                + ("--no-progress" if key == "progress_bar" else f"--{key.replace('_', '-')}")
+            )
     deep = {
         "epochs": epochs,
         "batch_size": batch_size,
         "ensemble": ensemble,
-        "accelerator": accelerator,
-        "devices": _devices(devices),
-        "num_nodes": num_nodes,
-        "strategy": strategy,
         "precision": precision,
     }
     params.update({k: v for k, v in deep.items() if v is not None})
+    message = bf16_warning(precision, accelerator)
+    if message:
+        warn(message)
+    runtime = None
+    if any(v is not None for v in (accelerator, devices, num_nodes, strategy)) or not progress:
+        from molfit.train import Runtime
+
+        runtime = Runtime(
+            accelerator=accelerator or "cpu",
+            devices=devices_value(devices) or 1,
+            num_nodes=num_nodes or 1,
+            strategy=strategy or "auto",
+            progress_bar=progress,
+        )
+    from molfit.train import global_rank
+    from molfit.workflows import train_run
+
     result = train_run(
         data,
         smiles_column=smiles_column,
@@ -130,22 +163,30 @@ def train(
         task=task,
         model=model,
         model_params=params,
+        runtime=runtime,
         split=split,
+        split_file=split_file,
+        time_column=time_column,
         seed=seed,
         coverage=coverage,
         method=conformal,
         out=out,
         limit=limit,
+        progress=progress,
+        standardize=standardize,
     )
-    if split is None:
-        from molfit.workflows import is_structure_model
-
-        split = "random" if is_structure_model(model) else "scaffold"
-    typer.echo(f"test metrics ({result.task}, {split} split, seed {seed}):")
+    if global_rank() != 0:
+        return
+    for note in result.notes:
+        warn(note)
+    rows = result.rows
+    how = "from " + str(split_file) if split_file else f"{split or 'default'} split"
+    typer.echo(
+        f"rows: {rows['used']} of {rows['read']} used; "
+        + ", ".join(f"{t}: {c['used']} labelled" for t, c in rows["targets"].items())
+    )
+    typer.echo(f"test metrics ({result.task}, {how}, seed {seed}):")
     print_metrics(result.metrics, result.task)
-    for name, m in result.metrics.items():
-        if "mae_meV" in m:
-            typer.echo(f"{name}: MAE {m['mae_meV']:.1f} meV, RMSE {m['rmse_meV']:.1f} meV")
     typer.echo(f"fit {result.fit_seconds:.1f} s, predict {result.predict_seconds:.2f} s")
     typer.echo(f"run directory: {result.run_dir}")
     typer.echo(f"report: {result.run_dir / 'report.html'}")
