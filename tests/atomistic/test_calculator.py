@@ -110,3 +110,31 @@ def test_unseen_element_is_refused(potentials) -> None:
     atoms.calc = Calculator(potentials["equivariant"])
     with pytest.raises(InputError, match="Si"):
         atoms.get_potential_energy()
+
+
+def test_md_and_relax_verbs_with_a_saved_potential(potentials, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    save_model(potentials["equivariant"], tmp_path / "run" / "model")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def molfit(*args: str) -> subprocess.CompletedProcess:
+        code = "from molfit.cli import main; main()"
+        return subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)  # fmt: skip
+
+    md = molfit("md", "run", "CCO", "-o", "md.extxyz", "--steps", "40", "--every", "10",
+                "--ensemble", "langevin", "-T", "300")  # fmt: skip
+    assert md.returncode == 0, md.stderr
+    assert "4 frames in md.extxyz" in md.stdout and "steps/s" in md.stdout
+    again = molfit("md", "run", "CCO", "-o", "md.extxyz", "--steps", "80", "--every", "10",
+                   "--ensemble", "langevin", "-T", "300")  # fmt: skip
+    assert "4 were already there" in again.stdout
+    assert len(read_frames(tmp_path / "md.extxyz")) == 8
+    relax = molfit("relax", "run", "CCO", "-o", "relaxed.xyz", "--fmax", "0.1")
+    assert relax.returncode in (0, 1) and (tmp_path / "relaxed.xyz").exists()
+    bad = molfit("md", "run", "[Pt]", "-o", "pt.extxyz")
+    assert bad.returncode == 2 and "Pt never occur" in bad.stderr
+    assert not (tmp_path / "pt.extxyz").exists()

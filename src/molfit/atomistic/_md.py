@@ -177,6 +177,9 @@ def run_md(
     atoms.calc = calculator
     n_frames = steps // every
     result = MDResult(out, n_done, n_done)
+    if n_done < n_frames:
+        # the calculator's own refusals (an element it never saw...) come before any output
+        atoms.get_potential_energy()
     bar = None
     if progress and n_done < n_frames:
         from tqdm.auto import tqdm

@@ -88,3 +88,69 @@ def _report_md(result: object, out: Path) -> None:
     if r.stopped:
         typer.echo(f"stopped early: {r.stopped}", err=True)
         raise typer.Exit(1)
+
+
+RunArg = Annotated[Path, typer.Argument(help="Run (or model) directory of a trained potential.")]
+StartArg = Annotated[str, typer.Argument(help="Start structure file (first frame), or a SMILES.")]
+
+
+@app.command("md")
+def md_command(
+    run: RunArg,
+    start: StartArg,
+    out: OutOpt,
+    ensemble: Annotated[
+        str, typer.Option("--ensemble", help="nve, langevin or nose-hoover.")
+    ] = "nve",
+    temperature: Annotated[float, typer.Option("--temperature", "-T", help="K.")] = 300.0,
+    dt: Annotated[float, typer.Option("--dt", help="Time step, fs.")] = 0.5,
+    steps: Annotated[int, typer.Option("--steps")] = 1000,
+    every: Annotated[int, typer.Option("--every", help="Write a frame every K steps.")] = 10,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_sigma: Annotated[
+        float | None,
+        typer.Option(
+            "--max-sigma", help="Stop when the committee σ of a force exceeds this (eV/Å)."
+        ),
+    ] = None,
+    float64: Annotated[
+        bool, typer.Option("--float64", help="Double precision (long NVE).")
+    ] = False,
+) -> None:
+    """Molecular dynamics with a trained potential; the trajectory is written as it goes and a
+    killed run carries on. Prints steps per second and the energy drift."""
+    from molfit.atomistic import load_calculator, run_md, start_structure
+
+    calc = load_calculator(run, dtype="float64" if float64 else "float32")
+    atoms, _ = start_structure(start)
+    result = run_md(
+        atoms, calc, out, ensemble=ensemble, temperature=temperature, dt=dt, steps=steps,
+        every=every, seed=seed, max_sigma=max_sigma,
+    )  # fmt: skip
+    _report_md(result, out)
+
+
+@app.command("relax")
+def relax_command(
+    run: RunArg,
+    start: StartArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Relaxed structure (any ASE format).")],
+    cell: Annotated[bool, typer.Option("--cell", help="Relax the cell too.")] = False,
+    fmax: Annotated[float, typer.Option("--fmax", help="eV/Å.")] = 0.01,
+    steps: Annotated[int, typer.Option("--steps")] = 500,
+) -> None:
+    """Relax a structure (positions, and the cell with --cell) with a trained potential."""
+    from ase.io import write
+
+    from molfit.atomistic import load_calculator, relax, start_structure
+
+    atoms, _ = start_structure(start)
+    result = relax(atoms, load_calculator(run), cell=cell, fmax=fmax, steps=steps)
+    write(out, result.atoms)
+    state = "converged" if result.converged else "NOT converged"
+    typer.echo(
+        f"{state} in {result.steps} steps: energy {result.energy:.4f} eV, "
+        f"largest force {result.fmax:.4f} eV/Å; written to {out}"
+    )
+    if not result.converged:
+        raise typer.Exit(1)
