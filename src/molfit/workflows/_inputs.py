@@ -14,6 +14,7 @@ extensive, ``mean`` when every target is intensive, ``dipole`` for a dipole mome
 
 from __future__ import annotations
 
+import abc
 import os
 from pathlib import Path
 from typing import Any
@@ -95,13 +96,14 @@ def molecule_keys(smiles: list[str]) -> list[str]:
     return out
 
 
-class InputAdapter:
+class InputAdapter(abc.ABC):
     """What a run needs to know about its kind of input (subclasses: molecules, structures)."""
 
     kind: str = "molecules"
     default_split: str = "scaffold"
 
     # -- data ------------------------------------------------------------------------------------
+    @abc.abstractmethod
     def load(
         self,
         data: str | os.PathLike[str],
@@ -109,8 +111,7 @@ class InputAdapter:
         smiles_column: str | None,
         targets: list[str] | None,
         task: str | None,
-    ) -> Any:
-        raise NotImplementedError
+    ) -> Any: ...
 
     def features(self, dataset: Any) -> Any:
         """What the model is fitted on / predicts for: SMILES, or structures."""
@@ -161,9 +162,12 @@ class InputAdapter:
         return out
 
     # -- model -----------------------------------------------------------------------------------
-    def build(self, model: str, params: dict[str, Any], dataset: Any, task: str, seed: int) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def build(
+        self, model: str, params: dict[str, Any], dataset: Any, task: str, seed: int
+    ) -> Any: ...
 
+    @abc.abstractmethod
     def fit(
         self,
         estimator: Any,
@@ -178,20 +182,19 @@ class InputAdapter:
         method: str,
         seed: int,
         progress: bool,
-    ) -> Any:
-        raise NotImplementedError
+    ) -> Any: ...
 
-    def predict(self, model: Any, X: Any, targets: list[str], progress: bool = False) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def predict(self, model: Any, X: Any, targets: list[str], progress: bool = False) -> Any: ...
 
-    def save(self, model: Any, directory: Path, extra: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def save(self, model: Any, directory: Path, extra: dict[str, Any]) -> None: ...
 
-    def load_model(self, directory: Path) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def load_model(self, directory: Path) -> Any: ...
 
-    def model_targets(self, model: Any, run_config: dict[str, Any]) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def model_targets(self, model: Any, run_config: dict[str, Any]) -> list[str]: ...
 
     def model_task(self, model: Any) -> str:
         return "regression"
