@@ -157,8 +157,9 @@ def run_molfit(args: argparse.Namespace) -> None:
     """Train molfit's SchNet on the subset file and write a JSON result (runs pinned)."""
     import torch
 
-    from molfit.data import Structures
-    from molfit.models._geometric import SchNetModel
+    from molfit.models import SchNetModel
+    from molfit.structures import Structures
+    from molfit.train import Runtime
 
     torch.set_num_threads(args.threads)
     with np.load(args.data) as f:
@@ -179,19 +180,24 @@ def run_molfit(args: argparse.Namespace) -> None:
         warmup_epochs=0.0,
         patience=None,
         seed=args.seed,
-        progress_bar=False,
     )
     t0 = time.perf_counter()
     feats = model.featurize(structures)  # neighbour pairs, once for all rows
     prep_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    model.fit(feats[train], y[train], X_val=feats[data["val_idx"]], y_val=y[data["val_idx"]])
+    model.fit(
+        feats[train],
+        y[train],
+        X_val=feats[data["val_idx"]],
+        y_val=y[data["val_idx"]],
+        runtime=Runtime(progress_bar=False),
+    )
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     pred = model.predict(feats[data["test_idx"]])
     predict_s = time.perf_counter() - t0
     mae = float(np.mean(np.abs(pred - y[data["test_idx"]])))
-    n_params = sum(p.numel() for p in model.members_[0].parameters())
+    n_params = sum(p.numel() for p in model.models_[0].parameters())
     result = {
         "tool": "molfit",
         "torch": torch.__version__,

@@ -39,17 +39,45 @@ from molfit.models._registry import (
 )
 from molfit.models._trees import ExtraTreesModel, RandomForestModel
 
+# Deep models need torch (seconds to import): they load on first use, so the classical models
+# and the CLI start fast.
+_LAZY_CLASSES = {
+    "DMPNNModel": "molfit.models._dmpnn",
+    "GCNModel": "molfit.models._gcn",
+    "GeometricModel": "molfit.models._geometric",
+    "SchNetModel": "molfit.models._geometric",
+    "PaiNNModel": "molfit.models._geometric",
+    "DimeNetPPModel": "molfit.models._geometric",
+    "EquivariantModel": "molfit.models._geometric",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_CLASSES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_CLASSES[name]), name)
+    raise AttributeError(f"module 'molfit.models' has no attribute {name!r}")
+
+
 __all__ = [
     "FEATURIZERS",
     "MODELS",
+    "DMPNNModel",
+    "DimeNetPPModel",
+    "EquivariantModel",
     "ExactGP",
     "ExtraTreesModel",
+    "GCNModel",
     "GaussianProcessModel",
+    "GeometricModel",
     "LinearModel",
     "MoleculeModel",
     "NotFittedError",
+    "PaiNNModel",
     "Prediction",
     "RandomForestModel",
+    "SchNetModel",
     "as_targets",
     "available_models",
     "featurize",
