@@ -180,7 +180,7 @@ def train(
     for note in result.notes:
         warn(note)
     rows = result.rows
-    how = "from " + str(split_file) if split_file else f"{split or 'default'} split"
+    how = "from " + str(split_file) if split_file else f"{result.split_method} split"
     typer.echo(
         f"rows: {rows['used']} of {rows['read']} used; "
         + ", ".join(f"{t}: {c['used']} labelled" for t, c in rows["targets"].items())

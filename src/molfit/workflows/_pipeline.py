@@ -61,6 +61,7 @@ class RunResult:
     predict_seconds: float
     rows: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    split_method: str = ""
 
 
 @dataclass
@@ -512,6 +513,7 @@ def train_run(
         )
     result.run_dir = run.path
     result.notes = notes
+    result.split_method = split_method
     return result
 
 
