@@ -26,8 +26,8 @@ LAYERS: list[set[str]] = [
     {"uncertainty"},
     {"evaluate"},
     {"workflows"},
-    {"explain", "atomistic", "screen"},
-    {"active"},
+    {"explain", "atomistic", "screen", "trust"},
+    {"active", "materials"},
     {"primer"},
     {"cli"},
 ]
