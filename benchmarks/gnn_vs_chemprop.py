@@ -130,9 +130,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
-    import molfit.chem._graph
     import molfit.data
-    import molfit.models._dmpnn
     import molfit.train
     from molfit.data.split import scaffold_split
 
