@@ -138,3 +138,45 @@ def test_md_and_relax_verbs_with_a_saved_potential(potentials, tmp_path: Path) -
     bad = molfit("md", "run", "[Pt]", "-o", "pt.extxyz")
     assert bad.returncode == 2 and "Pt never occur" in bad.stderr
     assert not (tmp_path / "pt.extxyz").exists()
+
+
+def test_per_atom_energies_sum_to_the_energy(potentials, ethanol) -> None:
+    atoms = ethanol[4].copy()
+    atoms.calc = Calculator(potentials["painn"], dtype="float64")
+    per_atom = atoms.get_potential_energies()
+    assert per_atom.shape == (9,)
+    assert per_atom.sum() == pytest.approx(atoms.get_potential_energy(), abs=1e-9)
+    # the hydrogens and the heavy atoms carry different shares (their reference energies differ)
+    assert np.ptp(per_atom) > 1.0
+
+
+def test_verlet_skin_reuses_pairs_and_changes_nothing(potentials, ethanol) -> None:
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    start = ethanol[-1].copy()
+    runs = {}
+    for skin in (0.0, 1.0):
+        atoms = start.copy()
+        atoms.calc = Calculator(potentials["equivariant"], dtype="float64", skin=skin)
+        positions = []
+        dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+        for _ in range(40):
+            dyn.run(1)
+            positions.append(atoms.positions.copy())
+        runs[skin] = (np.array(positions), atoms.calc.n_neighbor_builds)
+    np.testing.assert_allclose(runs[1.0][0], runs[0.0][0], atol=1e-10)
+    assert runs[0.0][1] >= 40  # rebuilt at every call
+    assert 1 <= runs[1.0][1] < 10  # reused while no atom moved more than half the skin
+
+
+def test_calculator_sees_every_change_of_the_structure(potentials, ethanol) -> None:
+    atoms = ethanol[1].copy()
+    atoms.calc = Calculator(potentials["equivariant"], dtype="float64", skin=2.0)
+    e0 = atoms.get_potential_energy()
+    atoms.positions[0, 0] += 0.05  # well inside the skin: pairs reused, energy must change
+    e1 = atoms.get_potential_energy()
+    assert e1 != e0
+    atoms.positions[0, 0] -= 0.05
+    assert atoms.get_potential_energy() == pytest.approx(e0, abs=1e-10)
+    assert atoms.calc.n_neighbor_builds == 1

@@ -33,15 +33,21 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
         dtype: ``"float32"`` (fast) or ``"float64"`` (for long NVE runs where float32 round-off
             would show in the energy drift).
         check_elements: refuse structures with elements absent from the training data.
+        skin: Å, Verlet skin of the neighbour list: pairs are found within ``cutoff + skin``
+            and reused until an atom has moved more than ``skin / 2`` (or the cell, the
+            periodicity or the atoms change); the pair vectors are recomputed every call, so
+            results equal those of a fresh list. ``0`` rebuilds the list on every call.
 
-    Results: ``energy``/``free_energy`` (eV), ``forces`` (eV/Å), ``stress`` (Voigt, eV/Å³, for
-    periodic cells), ``energy_std``, ``forces_std`` (committee σ; zeros for a single model).
+    Results: ``energy``/``free_energy`` (eV), ``energies`` (per atom, eV, summing to the energy),
+    ``forces`` (eV/Å), ``stress`` (Voigt, eV/Å³, for periodic cells), ``energy_std``,
+    ``forces_std`` (committee σ per atom and component, eV/Å; zeros for a single model).
+    ``n_neighbor_builds`` counts how often the pair list was rebuilt.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces", "stress"]  # noqa: RUF012
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]  # noqa: RUF012
 
     def __init__(self, model: Any, *, dtype: str = "float32", check_elements: bool = True,
-                 **kwargs: Any) -> None:  # fmt: skip
+                 skin: float = 0.5, **kwargs: Any) -> None:  # fmt: skip
         import torch
 
         super().__init__(**kwargs)
@@ -52,6 +58,8 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
             raise InputError("this model predicts a property, not an energy (readout is not 'sum')")
         if dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if not skin >= 0:
+            raise InputError(f"skin must be >= 0 Å, got {skin}")
         import copy
 
         self.torch_dtype = getattr(torch, dtype)
@@ -65,6 +73,61 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
         self.elements = {int(z) for z in getattr(model, "elements_", [])}
         self.check_elements = check_elements
         self.cutoff = float(self.members[0].cutoff)
+        self.skin = float(skin)
+        self.n_neighbor_builds = 0
+        self._pairs: dict[str, Any] | None = None
+
+    def check_state(self, atoms: Any, tol: float = 1e-15) -> list[str]:
+        """What changed since the last calculation (exact comparison of numbers, positions,
+        cell and periodicity: the only inputs of the potential; cheaper than ASE's generic
+        check, which is a tenth of an MD step for a small molecule)."""
+        old = self.atoms
+        if old is None:
+            from ase.calculators.calculator import all_changes
+
+            return list(all_changes)
+        changes = []
+        if len(old) != len(atoms) or not np.array_equal(old.numbers, atoms.numbers):
+            changes += ["numbers", "positions"]
+        elif not np.array_equal(old.positions, atoms.positions):
+            changes.append("positions")
+        if not np.array_equal(old.cell.array, atoms.cell.array):
+            changes.append("cell")
+        if not np.array_equal(old.pbc, atoms.pbc):
+            changes.append("pbc")
+        return changes
+
+    def _pair_indices(self, atoms: Any, periodic: bool) -> tuple[Any, Any, Any]:
+        """Pair indices and lattice shifts within ``cutoff + skin``, rebuilt only when needed."""
+        import torch
+
+        from molfit.structures import neighbor_list
+
+        positions = np.asarray(atoms.positions, dtype=np.float64)
+        cell = np.asarray(atoms.cell[:], dtype=np.float64)
+        cached = self._pairs
+        if (
+            cached is not None
+            and self.skin > 0
+            and np.array_equal(cached["numbers"], atoms.numbers)
+            and np.array_equal(cached["cell"], cell)
+            and np.array_equal(cached["pbc"], atoms.pbc)
+        ):
+            moved = np.sqrt(((positions - cached["positions"]) ** 2).sum(axis=1)).max()
+            if moved <= 0.5 * self.skin:
+                return cached["i"], cached["j"], cached["shifts"]
+        with torch.no_grad():
+            nl = neighbor_list(
+                torch.from_numpy(positions),
+                self.cutoff + self.skin,
+                cell=torch.from_numpy(cell) if periodic else None,
+                pbc=torch.as_tensor(np.asarray(atoms.pbc)) if periodic else None,
+            )
+        self._pairs = {"numbers": atoms.numbers.copy(), "cell": cell, "pbc": atoms.pbc.copy(),
+                       "positions": positions.copy(), "i": nl.i, "j": nl.j,
+                       "shifts": nl.shifts}  # fmt: skip
+        self.n_neighbor_builds += 1
+        return nl.i, nl.j, nl.shifts
 
     def _batch(self, atoms: Any) -> Any:
         import torch
@@ -73,6 +136,7 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
 
         n = len(atoms)
         periodic = bool(np.any(atoms.pbc))
+        pair_i, pair_j, shifts = self._pair_indices(atoms, periodic)
         return Batch3D(
             numbers=torch.as_tensor(atoms.numbers, dtype=torch.int64),
             positions=torch.as_tensor(atoms.positions, dtype=self.torch_dtype),
@@ -84,6 +148,10 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
             pbc=torch.as_tensor(np.asarray(atoms.pbc), dtype=torch.bool)[None]
             if periodic
             else None,
+            pair_i=pair_i,
+            pair_j=pair_j,
+            shifts=shifts,
+            cutoff=self.cutoff + self.skin,
         )
 
     def calculate(self, atoms: Any = None, properties: Any = ("energy",),
@@ -106,10 +174,11 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
                 )
         periodic = bool(np.all(atoms.pbc)) and atoms.cell.rank == 3
         batch = self._batch(atoms)
-        energies, forces, stresses = [], [], []
+        energies, atom_energies, forces, stresses = [], [], [], []
         for member in self.members:
-            out = member(batch, compute_forces=True, compute_stress=periodic)
+            out = member(batch, compute_forces=True, compute_stress=periodic, per_atom=True)
             energies.append(float(out["energy"].detach()[0]))
+            atom_energies.append(out["energies"].detach().numpy())
             forces.append(out["forces"].detach().double().numpy())
             if periodic:
                 stresses.append(out["stress"].detach().double().numpy()[0])
@@ -117,6 +186,7 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
         self.results = {
             "energy": float(np.mean(energies)),
             "free_energy": float(np.mean(energies)),
+            "energies": np.mean(atom_energies, axis=0),
             "forces": f.mean(axis=0),
             "energy_std": float(np.std(energies)),
             "forces_std": f.std(axis=0),

@@ -87,6 +87,13 @@ class Atomwise(nn.Module):
         self.register_buffer("std", torch.tensor(float(std)))
         self.register_buffer("atomref", None if atomref is None else torch.as_tensor(atomref))
 
+    def per_atom(self, features: Tensor, numbers: Tensor) -> Tensor:
+        """``(n_atoms,)`` per-atom contributions in target units (before aggregation)."""
+        out = self.mlp(features).squeeze(-1) * self.std + self.mean
+        if self.atomref is not None:
+            out = out + self.atomref.to(out.dtype)[numbers]
+        return out
+
     def forward(
         self,
         features: Tensor,
@@ -105,9 +112,7 @@ class Atomwise(nn.Module):
         Returns:
             ``(n_structures,)`` in target units (eV for energies).
         """
-        per_atom = self.mlp(features).squeeze(-1) * self.std + self.mean
-        if self.atomref is not None:
-            per_atom = per_atom + self.atomref.to(per_atom.dtype)[numbers]
+        per_atom = self.per_atom(features, numbers)
         if batch is None:
             batch = torch.zeros_like(numbers)
         if n_structures is None:

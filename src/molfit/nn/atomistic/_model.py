@@ -2,7 +2,7 @@
 
 :class:`AtomisticModel` maps a :class:`~molfit.structures.Batch3D` to a dict keyed by
 :mod:`molfit.keys` names: ``energy`` ``(n,)`` eV, ``forces`` ``(n_atoms, 3)`` eV/Å and ``stress``
-``(n, 3, 3)`` eV/Å^3, plus ``targets`` ``(n, n_outputs)`` for every readout. Everything that turns
+``(n, 3, 3)`` eV/Å^3, per-atom ``energies`` ``(n_atoms,)`` eV on request, plus ``targets`` ``(n, n_outputs)`` for every readout. Everything that turns
 the network's per-atom numbers into physical quantities lives in the module and is saved with its
 state dict: the per-atom scale and shift, the per-element reference energies (a float64 buffer,
 summed in float64 so totals of 10^4 eV keep meV resolution) and the autograd derivatives.
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from molfit.keys import ENERGY, FORCES, STRESS, TARGETS
+from molfit.keys import ENERGIES, ENERGY, FORCES, STRESS, TARGETS
 from molfit.nn.atomistic._atomistic import Atomwise
 
 READOUTS = ("sum", "mean", "dipole")
@@ -133,12 +133,15 @@ class AtomisticModel(nn.Module):
         *,
         compute_forces: bool | None = None,
         compute_stress: bool | None = None,
+        per_atom: bool = False,
     ) -> dict[str, Tensor]:
         """Outputs of a :class:`~molfit.structures.Batch3D`.
 
         Args:
             batch: the structures (positions Å; cell Å and pbc for periodic ones).
             compute_forces, compute_stress: override the model's flags for this call.
+            per_atom: also return ``"energies"`` ``(n_atoms,)`` eV (float64), each atom's share
+                of the energy (its reference energy included); they sum to ``"energy"``.
 
         Returns:
             ``{"targets": (n, n_outputs)}`` float64 in target units; with ``readout="sum"`` also
@@ -152,8 +155,10 @@ class AtomisticModel(nn.Module):
         """
         want_f = self.compute_forces if compute_forces is None else compute_forces
         want_s = self.compute_stress if compute_stress is None else compute_stress
-        if (want_f or want_s) and self.readout != "sum":
-            raise ValueError("forces and stress need an energy model (readout='sum')")
+        if (want_f or want_s or per_atom) and self.readout != "sum":
+            raise ValueError(
+                "forces, stress and per-atom energies need an energy model (readout='sum')"
+            )
         if want_s and batch.cell is None:
             raise ValueError("stress needs periodic structures (a batch with cells)")
         positions, cell = batch.positions, batch.cell
@@ -171,8 +176,10 @@ class AtomisticModel(nn.Module):
             grad_inputs.append(strain)
         geometry = dataclasses.replace(batch, positions=positions, cell=cell)
         with torch.set_grad_enabled(torch.is_grad_enabled() or bool(grad_inputs)):
-            out = self._readout(geometry)
+            out, atom_energies = self._readout(geometry, per_atom=per_atom)
             result = {TARGETS: out}
+            if atom_energies is not None:
+                result[ENERGIES] = atom_energies
             if self.readout == "sum":
                 result[ENERGY] = out[:, 0]
             if grad_inputs:
@@ -197,17 +204,25 @@ class AtomisticModel(nn.Module):
                     )
         return result
 
-    def _readout(self, batch: Any) -> Tensor:
+    def _readout(self, batch: Any, per_atom: bool = False) -> tuple[Tensor, Tensor | None]:
+        """``(n, n_outputs)`` float64 outputs and, with ``per_atom``, the ``(n_atoms,)`` float64
+        per-atom energies (first output, references included)."""
         nl = batch.neighbors(self.cutoff)
         features = self.representation(batch.numbers, nl)
         n, index = batch.n_structures, batch.batch
+        if self.readout == "sum" and per_atom:
+            numbers = batch.numbers
+            atoms = torch.stack([h.per_atom(features, numbers) for h in self.heads], dim=1)
+            atoms = atoms.double() + self.references[numbers]
+            out = atoms.new_zeros(n, self.n_outputs).index_add(0, index, atoms)
+            return out, atoms[:, 0]
         if self.readout != "dipole":
             out = torch.stack(
                 [head(features, batch.numbers, index, n) for head in self.heads], dim=1
             ).double()
             if self.readout == "sum":
                 out = out + self.reference_sums(batch.numbers, index, n)
-            return out
+            return out, None
         # dipole: per-atom charges made neutral per molecule, then |sum_i q_i r_i| in Debye
         head = self.heads[0]
         charges = head.mlp(features).squeeze(-1) * head.std
@@ -217,4 +232,4 @@ class AtomisticModel(nn.Module):
         moment = charges.unsqueeze(-1) * batch.positions
         dipole = batch.positions.new_zeros(n, 3).index_add(0, index, moment)
         magnitude = torch.sqrt((dipole * dipole).sum(-1, keepdim=True) + 1e-12)
-        return (magnitude * E_ANGSTROM_IN_DEBYE).double()
+        return (magnitude * E_ANGSTROM_IN_DEBYE).double(), None
