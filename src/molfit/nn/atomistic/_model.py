@@ -2,10 +2,11 @@
 
 :class:`AtomisticModel` maps a :class:`~molfit.structures.Batch3D` to a dict keyed by
 :mod:`molfit.keys` names: ``energy`` ``(n,)`` eV, ``forces`` ``(n_atoms, 3)`` eV/Å and ``stress``
-``(n, 3, 3)`` eV/Å^3, per-atom ``energies`` ``(n_atoms,)`` eV on request, plus ``targets`` ``(n, n_outputs)`` for every readout. Everything that turns
-the network's per-atom numbers into physical quantities lives in the module and is saved with its
-state dict: the per-atom scale and shift, the per-element reference energies (a float64 buffer,
-summed in float64 so totals of 10^4 eV keep meV resolution) and the autograd derivatives.
+``(n, 3, 3)`` eV/Å^3, per-atom ``energies`` ``(n_atoms,)`` eV on request, plus ``targets``
+``(n, n_outputs)`` for every readout. Everything that turns the network's per-atom numbers into
+physical quantities lives in the module and is saved with its state dict: the per-atom scale
+and shift, the per-element reference energies (a float64 buffer, summed in float64 so totals of
+10^4 eV keep meV resolution) and the autograd derivatives.
 
 Forces and stress are computed in one place, as SchNetPack and MACE do: a symmetric strain ``ε``
 ``(n, 3, 3)`` (zero) is applied to positions and cell, ``r' = r (1 + ε)``, ``cell' = cell (1 + ε)``,
