@@ -9,19 +9,34 @@ from molfit.atomistic._calculator import Calculator, load_calculator
 from molfit.atomistic._md import ENSEMBLES, MDResult, run_md, summarize
 from molfit.atomistic._oracles import ORACLES, OracleError, evaluate, make_oracle
 from molfit.atomistic._relax import OPTIMIZERS, RelaxResult, relax
+from molfit.atomistic._replicas import (
+    REPLICA_ENSEMBLES,
+    BatchedPotential,
+    ReplicaResult,
+    run_replicas,
+)
 from molfit.atomistic._sample import LabelResult, label, sample, start_structure
-from molfit.atomistic._trajectory import FrameWriter, format_frame, read_frames, repair
+from molfit.atomistic._trajectory import (
+    FrameWriter,
+    format_frame,
+    read_frames,
+    repair,
+    truncate_frames,
+)
 
 __all__ = [
     "ENSEMBLES",
     "OPTIMIZERS",
     "ORACLES",
+    "REPLICA_ENSEMBLES",
+    "BatchedPotential",
     "Calculator",
     "FrameWriter",
     "LabelResult",
     "MDResult",
     "OracleError",
     "RelaxResult",
+    "ReplicaResult",
     "evaluate",
     "format_frame",
     "label",
@@ -31,7 +46,9 @@ __all__ = [
     "relax",
     "repair",
     "run_md",
+    "run_replicas",
     "sample",
     "start_structure",
     "summarize",
+    "truncate_frames",
 ]

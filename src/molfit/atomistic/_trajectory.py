@@ -127,3 +127,22 @@ class FrameWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def truncate_frames(path: str | Path, n_frames: int) -> int:
+    """Keep only the first ``n_frames`` complete frames of ``path`` (a partly written tail goes
+    too); the number of frames kept."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    try:
+        spans, _ = _frame_spans(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    keep = min(n_frames, len(spans))
+    end = spans[keep - 1][1] if keep else 0
+    if end < len(data):
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+    return keep

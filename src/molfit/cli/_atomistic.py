@@ -116,6 +116,15 @@ def md_command(
     float64: Annotated[
         bool, typer.Option("--float64", help="Double precision (long NVE).")
     ] = False,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--replicas",
+            help="Integrate N copies together, one batched network call per step (nve or "
+            "langevin); replica r starts from frame r of START when it has that many, else "
+            "from its first frame with velocities seeded by (seed, r).",
+        ),
+    ] = 1,
 ) -> None:
     """Molecular dynamics with a trained potential; the trajectory is written as it goes and a
     killed run carries on. Prints steps per second and the energy drift."""
@@ -123,11 +132,39 @@ def md_command(
 
     calc = load_calculator(run, dtype="float64" if float64 else "float32")
     atoms, _ = start_structure(start)
+    if replicas != 1:
+        _md_replicas(calc, atoms, start, out, replicas, ensemble=ensemble,
+                     temperature=temperature, dt=dt, steps=steps, every=every, seed=seed,
+                     max_sigma=max_sigma)  # fmt: skip
+        return
     result = run_md(
         atoms, calc, out, ensemble=ensemble, temperature=temperature, dt=dt, steps=steps,
         every=every, seed=seed, max_sigma=max_sigma,
     )  # fmt: skip
     _report_md(result, out)
+
+
+def _md_replicas(calc: object, atoms: object, start: str, out: Path, replicas: int,
+                 **options: object) -> None:  # fmt: skip
+    from molfit.atomistic import read_frames, run_replicas
+
+    starts = [atoms]
+    path = Path(start)
+    if path.is_file() and path.suffix.lower() in (".xyz", ".extxyz"):
+        starts = read_frames(path, index=slice(0, replicas))
+    result = run_replicas(starts, calc, out, n_replicas=replicas, **options)
+    resumed = f" ({result.n_resumed} were already there)" if result.n_resumed else ""
+    typer.echo(f"{result.n_frames} frames x {replicas} replicas in {out}{resumed}")
+    drift = max(result.energy_drift, key=abs) if result.energy_drift else float("nan")
+    temps = [t for t in result.mean_temperature if t == t]
+    typer.echo(
+        f"{result.steps_per_second:.1f} steps/s this run ({result.atom_steps_per_second:,.0f} "
+        f"atom-steps/s); mean temperature {sum(temps) / max(len(temps), 1):.0f} K; largest "
+        f"total-energy drift {drift:+.3f} meV/atom/ps"
+    )
+    if result.stopped:
+        typer.echo(f"stopped early: {result.stopped}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("relax")
