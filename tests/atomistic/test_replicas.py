@@ -86,3 +86,23 @@ def test_replicas_refuse_what_they_cannot_do(potentials, ethanol, tmp_path) -> N
         run_replicas(ethanol[0], calc, tmp_path / "z.extxyz", n_replicas=3, steps=20,
                      every=10, progress=False)  # fmt: skip
     assert not (tmp_path / "x.extxyz").exists()
+
+
+def test_md_verb_with_replicas(potentials, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from molfit.models import save_model
+
+    save_model(potentials["equivariant"], tmp_path / "run" / "model")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["md", "run", "CCO", "-o", "rep.extxyz", "--steps", "20", "--every", "10",
+            "--replicas", "3", "--ensemble", "langevin", "-T", "300"]  # fmt: skip
+    code = "from molfit.cli import main; main()"
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 frames x 3 replicas" in done.stdout and "atom-steps/s" in done.stdout
+    frames = read_frames(tmp_path / "rep.extxyz")
+    assert sorted(int(f.info["replica"]) for f in frames) == [0, 0, 1, 1, 2, 2]
