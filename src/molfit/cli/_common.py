@@ -97,6 +97,17 @@ def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
         )
         typer.echo(f"{target:<{name_width}}{cells}")
     for target, m in metrics.items():
+        if "forces_mae_meV_per_A" in m:
+            per = ", ".join(
+                f"{k.rsplit('_', 1)[1]} {v:.1f}"
+                for k, v in m.items()
+                if k.startswith("forces_mae_meV_per_A_")
+            )
+            typer.echo(
+                f"forces: MAE {m['forces_mae_meV_per_A']:.1f} meV/Å, RMSE "
+                f"{m['forces_rmse_meV_per_A']:.1f} meV/Å over {int(m['forces_n_atoms'])} atoms"
+                + (f" (MAE per element: {per})" if per else "")
+            )
         if "mae_meV" in m:
             typer.echo(f"{target}: MAE {m['mae_meV']:.1f} meV, RMSE {m['rmse_meV']:.1f} meV")
         if "mae_per_atom" in m:

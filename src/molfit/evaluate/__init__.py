@@ -3,6 +3,7 @@
 from molfit.evaluate._metrics import (
     classification_metrics,
     expected_calibration_error,
+    force_metrics,
     gaussian_nll,
     interval_coverage,
     mean_interval_width,
@@ -14,6 +15,7 @@ from molfit.evaluate._metrics import (
 )
 from molfit.evaluate._report import (
     classification_figures,
+    force_figures,
     leakage_figure,
     parity_figures,
     regression_figures,
@@ -24,6 +26,8 @@ __all__ = [
     "classification_figures",
     "classification_metrics",
     "expected_calibration_error",
+    "force_figures",
+    "force_metrics",
     "gaussian_nll",
     "interval_coverage",
     "leakage_figure",

@@ -6,6 +6,8 @@ scored per task without extra bookkeeping.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.stats import norm, spearmanr
 from sklearn.metrics import (
@@ -154,4 +156,48 @@ def set_metrics(y_true: np.ndarray, sets: np.ndarray) -> dict[str, float]:
         "set_coverage": float(sets[np.arange(len(y)), y].mean()),
         "mean_set_size": float(sets.sum(axis=1).mean()),
         "singleton_rate": float((sets.sum(axis=1) == 1).mean()),
+    }
+
+
+def force_metrics(
+    numbers: np.ndarray, reference: np.ndarray, predicted: np.ndarray
+) -> dict[str, Any]:
+    """Force errors over all atoms and per element.
+
+    Args:
+        numbers: ``(n_atoms,)`` atomic numbers.
+        reference, predicted: ``(n_atoms, 3)`` forces, eV/Å (atoms with a non-finite reference
+            are skipped).
+
+    Returns:
+        ``{"forces_mae_meV_per_A", "forces_rmse_meV_per_A", "forces_n_atoms",
+        "forces_per_element": {symbol: {"mae_meV_per_A", "rmse_meV_per_A", "n_atoms"}}}``:
+        MAE and RMSE over the Cartesian components, meV/Å.
+    """
+    from ase.data import chemical_symbols
+
+    numbers = np.asarray(numbers)
+    ref = np.asarray(reference, dtype=float).reshape(-1, 3)
+    pred = np.asarray(predicted, dtype=float).reshape(-1, 3)
+    if not (numbers.shape[0] == ref.shape[0] == pred.shape[0]):
+        raise ValueError(
+            f"numbers, reference and predicted forces disagree in length: "
+            f"{numbers.shape[0]}, {ref.shape[0]}, {pred.shape[0]}"
+        )
+    keep = np.isfinite(ref).all(axis=1) & np.isfinite(pred).all(axis=1)
+    err = (pred - ref)[keep] * 1000.0
+    z = numbers[keep]
+    per = {}
+    for element in sorted(set(z.tolist())):
+        e = err[z == element]
+        per[chemical_symbols[element]] = {
+            "mae_meV_per_A": float(np.abs(e).mean()),
+            "rmse_meV_per_A": float(np.sqrt((e**2).mean())),
+            "n_atoms": int(e.shape[0]),
+        }
+    return {
+        "forces_mae_meV_per_A": float(np.abs(err).mean()) if err.size else float("nan"),
+        "forces_rmse_meV_per_A": float(np.sqrt((err**2).mean())) if err.size else float("nan"),
+        "forces_n_atoms": int(keep.sum()),
+        "forces_per_element": per,
     }

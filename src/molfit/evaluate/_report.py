@@ -146,6 +146,43 @@ def parity_figures(
     return figs
 
 
+def force_figures(numbers: np.ndarray, reference: np.ndarray, predicted: np.ndarray
+                  ) -> dict[str, str]:  # fmt: skip
+    """Force parity plot (every Cartesian component, coloured by element) and per-element force
+    MAE bars, as base64 PNG; forces ``(n_atoms, 3)`` eV/Å, ``numbers`` ``(n_atoms,)``."""
+    from ase.data import chemical_symbols
+
+    from molfit.evaluate._metrics import force_metrics
+
+    numbers = np.asarray(numbers)
+    ref = np.asarray(reference, dtype=float).reshape(-1, 3)
+    pred = np.asarray(predicted, dtype=float).reshape(-1, 3)
+    keep = np.isfinite(ref).all(axis=1) & np.isfinite(pred).all(axis=1)
+    figs = {}
+    fig, ax = _subplots(figsize=(4.5, 4.5))
+    for k, element in enumerate(sorted(set(numbers[keep].tolist()))):
+        sel = keep & (numbers == element)
+        ax.scatter(ref[sel].ravel(), pred[sel].ravel(), s=3, alpha=0.5, c=f"C{k}",
+                   label=chemical_symbols[element])  # fmt: skip
+    span = [np.nanmin(ref[keep]), np.nanmax(ref[keep])] if keep.any() else [0.0, 1.0]
+    ax.plot(span, span, "k--", lw=0.8)
+    ax.set(xlabel="reference force [eV/Å]", ylabel="predicted force [eV/Å]",
+           title="Force parity (test, all components)")  # fmt: skip
+    ax.legend(fontsize=8, markerscale=3)
+    _few_ticks(ax)
+    figs["Force parity plot"] = _png(fig)
+    per = force_metrics(numbers, ref, pred)["forces_per_element"]
+    fig, ax = _subplots(figsize=(4.5, 3.5))
+    names = list(per)
+    ax.bar(names, [per[n]["mae_meV_per_A"] for n in names], color="C0")
+    for x, n in enumerate(names):
+        ax.annotate(f"{per[n]['n_atoms']} atoms", (x, per[n]["mae_meV_per_A"]), ha="center",
+                    va="bottom", fontsize=7)  # fmt: skip
+    ax.set(ylabel="force MAE [meV/Å]", title="Force error per element (test)")
+    figs["Force error per element"] = _png(fig)
+    return figs
+
+
 def _few_ticks(ax: Any) -> None:
     """At most five ticks per axis so that long tick labels (total energies in eV) never overlap."""
     from matplotlib.ticker import MaxNLocator

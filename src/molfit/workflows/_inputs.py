@@ -203,6 +203,11 @@ class InputAdapter(abc.ABC):
         """Report lines on uncertainty and domain."""
         return {}
 
+    def force_labels(self, model: Any, X: Any) -> tuple[Any, Any, Any] | None:
+        """``(numbers, reference forces, predicted forces)`` of ``X`` (per atom, eV/Å) when
+        the inputs carry forces and the model is a potential; ``None`` otherwise."""
+        return None
+
 
 class MoleculeInputs(InputAdapter):
     """Runs on SMILES: any registered molecule model inside a :class:`CalibratedModel`."""
@@ -339,6 +344,16 @@ class StructureInputs(InputAdapter):
 
     def predict(self, model, X, targets, progress=False):  # type: ignore[override]
         return model.predict_record(X, targets=targets)
+
+    def force_labels(self, model, X):  # type: ignore[override]
+        members = getattr(model, "models_", None) or []
+        if not getattr(X, "has_forces", False) or any(m.readout != "sum" for m in members):
+            return None
+        try:
+            _, predicted = model.predict_energy_forces(X)
+        except InputError:  # an element the model never saw: the energy rows say which
+            return None
+        return X.numbers, X.forces, np.concatenate(predicted)
 
     def save(self, model, directory, extra):  # type: ignore[override]
         from molfit.models import save_model

@@ -295,6 +295,17 @@ def score(
     return out
 
 
+def flat_force_metrics(numbers: Any, reference: Any, predicted: Any) -> dict[str, float]:
+    """:func:`molfit.evaluate.force_metrics` as flat keys (meV/Å): overall MAE/RMSE, atom
+    count and ``forces_mae_meV_per_A_<element>`` per element."""
+    from molfit.evaluate import force_metrics
+
+    m = force_metrics(numbers, reference, predicted)
+    per = m.pop("forces_per_element")
+    m.update({f"forces_mae_meV_per_A_{el}": v["mae_meV_per_A"] for el, v in per.items()})
+    return m
+
+
 def _figures(y: np.ndarray, pred: Any, targets: list[str], units: dict[str, str]) -> dict[str, str]:
     from molfit.evaluate import classification_figures, parity_figures, regression_figures
 
@@ -585,6 +596,9 @@ def _train_into(
         compositions=None if compositions is None else [compositions[i] for i in te],
         references=references,
     )
+    forces = adapter.force_labels(fitted, adapter.take(X, te))
+    if forces is not None:
+        metrics[targets[0]].update(flat_force_metrics(*forces))
     column, labels = adapter.row_labels(dataset)
     config_extra = {
         "input_kind": adapter.kind,
@@ -636,6 +650,10 @@ def _train_into(
         frame.insert(at + t, "measured" if single else f"measured_{target}", y[te, t])
     _with_units(frame, targets, units).to_csv(run.test_predictions_path, index=False)
     figures = _figures(y[te], pred, targets, units)
+    if forces is not None:
+        from molfit.evaluate import force_figures
+
+        figures.update(force_figures(*forces))
     if adapter.kind == "molecules":
         sims = {"test": pred.similarity}
         if len(va):
@@ -920,6 +938,9 @@ def evaluate_run(
     metrics = score(
         y, pred, names, units=units, kinds=kinds, compositions=compositions, references=refs
     )
+    forces = adapter.force_labels(model, adapter.features(dataset))
+    if forces is not None:
+        metrics[names[0]].update(flat_force_metrics(*forces))
     report = getattr(dataset, "report", None)
     skipped = report.n_skipped if report is not None else 0
     if adapter.kind == "structures":
