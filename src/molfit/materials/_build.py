@@ -19,8 +19,14 @@ from molfit.errors import InputError
 STRUCTURES = ("fcc", "bcc", "hcp", "sc", "diamond", "zincblende", "rocksalt", "cesiumchloride")
 
 
-def bulk(element: str, structure: str | None = None, *, a: float | None = None,
-         c: float | None = None, cubic: bool = False) -> Any:  # fmt: skip
+def bulk(
+    element: str,
+    structure: str | None = None,
+    *,
+    a: float | None = None,
+    c: float | None = None,
+    cubic: bool = False,
+) -> Any:
     """A bulk crystal cell (ASE's ``ase.build.bulk``).
 
     Args:
@@ -43,7 +49,8 @@ def bulk(element: str, structure: str | None = None, *, a: float | None = None,
     try:
         return ase_bulk(element, structure, a=a, c=c, cubic=cubic)
     except (ValueError, KeyError, RuntimeError) as exc:
-        raise InputError(f"cannot build bulk {element!r} ({structure or 'default'}): {exc}") from None
+        kind = structure or "default"
+        raise InputError(f"cannot build bulk {element!r} ({kind}): {exc}") from None
 
 
 def _repeats(repeat: int | tuple[int, int, int] | np.ndarray) -> np.ndarray:
@@ -53,7 +60,7 @@ def _repeats(repeat: int | tuple[int, int, int] | np.ndarray) -> np.ndarray:
     elif arr.shape == (3,):
         arr = np.diag(arr.astype(int))
     if arr.shape != (3, 3) or not np.allclose(arr, np.round(arr)):
-        raise InputError(f"supercell needs an integer, 3 integers or a 3x3 integer matrix: {repeat}")
+        raise InputError(f"supercell needs an integer, 3 integers or a 3x3 matrix, got {repeat}")
     arr = np.round(arr).astype(int)
     if round(abs(np.linalg.det(arr))) < 1:
         raise InputError(f"supercell matrix {arr.tolist()} has zero determinant")
@@ -139,7 +146,7 @@ def substitute(atoms: Any, element: str, fraction: float, *, seed: int = 0) -> A
     if not 0 <= fraction <= 1:
         raise InputError(f"fraction must lie in [0, 1], got {fraction}")
     out = atoms.copy()
-    k = int(round(fraction * len(out)))
+    k = round(fraction * len(out))
     chosen = np.random.default_rng(seed).choice(len(out), size=k, replace=False)
     numbers = out.numbers.copy()
     numbers[chosen] = atomic_numbers[element]

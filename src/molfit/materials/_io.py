@@ -40,8 +40,13 @@ def _format_of(path: Path, fmt: str | None) -> str | None:
     return FORMATS.get(path.suffix.lower())
 
 
-def check_crystal(atoms: Any, where: str = "structure", *,
-                  min_distance: float = MIN_DISTANCE, periodic: bool = True) -> None:  # fmt: skip
+def check_crystal(
+    atoms: Any,
+    where: str = "structure",
+    *,
+    min_distance: float = MIN_DISTANCE,
+    periodic: bool = True,
+) -> None:
     """Raise :class:`InputError` (naming ``where``) when ``atoms`` cannot be a crystal.
 
     Checks: at least one atom, finite positions, with ``periodic=True`` a cell that is periodic
@@ -111,8 +116,9 @@ def read_crystals(path: str | Path, *, fmt: str | None = None, check: bool = Tru
     return frames
 
 
-def read_crystal(path: str | Path, *, index: int = 0, fmt: str | None = None,
-                 check: bool = True) -> Any:  # fmt: skip
+def read_crystal(
+    path: str | Path, *, index: int = 0, fmt: str | None = None, check: bool = True
+) -> Any:
     """One structure (the first by default) of a crystal file; see :func:`read_crystals`."""
     frames = read_crystals(path, fmt=fmt, check=check)
     try:

@@ -91,8 +91,14 @@ class EOSResult:
         return self.energy / self.n_atoms
 
 
-def equation_of_state(atoms: Any, calculator: Any, *, max_strain: float = 0.02,
-                      n_points: int = 9, eos: str = "birchmurnaghan") -> EOSResult:  # fmt: skip
+def equation_of_state(
+    atoms: Any,
+    calculator: Any,
+    *,
+    max_strain: float = 0.02,
+    n_points: int = 9,
+    eos: str = "birchmurnaghan",
+) -> EOSResult:
     """Fit E(V) of ``atoms`` scaled isotropically by linear strains in ``±max_strain``.
 
     Args:
@@ -110,8 +116,9 @@ def equation_of_state(atoms: Any, calculator: Any, *, max_strain: float = 0.02,
     from ase.units import GPa
 
     if n_points < 5 or not 0 < max_strain < 0.2:
-        raise InputError(f"EOS needs n_points >= 5 and 0 < max_strain < 0.2, got {n_points}, "
-                         f"{max_strain}")  # fmt: skip
+        raise InputError(
+            f"EOS needs n_points >= 5 and 0 < max_strain < 0.2, got {n_points}, {max_strain}"
+        )
     scales = np.linspace(-max_strain, max_strain, n_points)
     cells = [strain(atoms, float(s)) for s in scales]
     volumes = np.array([c.get_volume() for c in cells])
@@ -165,8 +172,14 @@ def _stress_gpa(atoms: Any, calculator: Any) -> np.ndarray:
     return stress * EV_PER_ANGSTROM3_GPA
 
 
-def elastic_constants(atoms: Any, calculator: Any, *, delta: float = 0.005,
-                      relax_atoms: bool = True, fmax: float = 1e-3) -> ElasticResult:  # fmt: skip
+def elastic_constants(
+    atoms: Any,
+    calculator: Any,
+    *,
+    delta: float = 0.005,
+    relax_atoms: bool = True,
+    fmax: float = 1e-3,
+) -> ElasticResult:
     """The stiffness matrix C_ij = dσ_i/dε_j by central differences (±``delta``).
 
     Args:
@@ -223,8 +236,9 @@ class VacancyResult:
     relaxed: bool
 
 
-def vacancy_formation_energy(atoms: Any, calculator: Any, *, index: int = 0,
-                             relax_atoms: bool = True, fmax: float = 0.005) -> VacancyResult:  # fmt: skip
+def vacancy_formation_energy(
+    atoms: Any, calculator: Any, *, index: int = 0, relax_atoms: bool = True, fmax: float = 0.005
+) -> VacancyResult:
     """Formation energy of a vacancy at atom ``index`` of the (super)cell ``atoms`` at fixed
     cell; the defect cell's positions relaxed when ``relax_atoms``.
 
@@ -251,8 +265,9 @@ def vacancy_formation_energy(atoms: Any, calculator: Any, *, index: int = 0,
     )
 
 
-def radial_distribution(frames: Any, *, r_max: float = 6.0,
-                        n_bins: int = 120) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def radial_distribution(
+    frames: Any, *, r_max: float = 6.0, n_bins: int = 120
+) -> tuple[np.ndarray, np.ndarray]:
     """The radial distribution function g(r) averaged over ``frames`` (ASE ``Atoms``, periodic).
 
     Returns:
@@ -276,14 +291,32 @@ def radial_distribution(frames: Any, *, r_max: float = 6.0,
     return 0.5 * (edges[1:] + edges[:-1]), g / len(frames)
 
 
-def _rdf_from_md(atoms: Any, calculator: Any, trajectory: Path, *, temperature: float,
-                 steps: int, dt: float, seed: int) -> dict[str, Any]:  # fmt: skip
+def _rdf_from_md(
+    atoms: Any,
+    calculator: Any,
+    trajectory: Path,
+    *,
+    temperature: float,
+    steps: int,
+    dt: float,
+    seed: int,
+) -> dict[str, Any]:
     from molfit.atomistic import read_frames, run_md
 
     every = max(1, steps // 50)
-    result = run_md(atoms, calculator, trajectory, ensemble="langevin", temperature=temperature,
-                    dt=dt, steps=steps, every=every, friction=0.02, seed=seed,
-                    progress=False)  # fmt: skip
+    result = run_md(
+        atoms,
+        calculator,
+        trajectory,
+        ensemble="langevin",
+        temperature=temperature,
+        dt=dt,
+        steps=steps,
+        every=every,
+        friction=0.02,
+        seed=seed,
+        progress=False,
+    )
     if result.stopped:
         raise InputError(f"MD for the RDF stopped early: {result.stopped}")
     frames = read_frames(trajectory)
@@ -347,14 +380,20 @@ def crystal_properties(
     cell.calc = None
     if "eos" in which:
         eos = equation_of_state(cell, calculator)
-        out.update(a0=eos.a0, volume_per_atom=eos.volume_per_atom,
-                   energy_per_atom=eos.energy_per_atom, B=eos.bulk_modulus,
-                   eos_volumes=eos.volumes, eos_energies=eos.energies)  # fmt: skip
+        out.update(
+            a0=eos.a0,
+            volume_per_atom=eos.volume_per_atom,
+            energy_per_atom=eos.energy_per_atom,
+            B=eos.bulk_modulus,
+            eos_volumes=eos.volumes,
+            eos_energies=eos.energies,
+        )
         cell = scale_volume(cell, eos.volume)
     if "elastic" in which:
         el = elastic_constants(cell, calculator)
-        out.update(C11=el.c11, C12=el.c12, C44=el.c44, B_elastic=el.bulk_modulus,
-                   elastic_matrix=el.matrix)  # fmt: skip
+        out.update(
+            C11=el.c11, C12=el.c12, C44=el.c44, B_elastic=el.bulk_modulus, elastic_matrix=el.matrix
+        )
     big = cell
     if ("vacancy" in which or "rdf" in which) and len(cell) < vacancy_atoms:
         n = math.ceil((vacancy_atoms / len(cell)) ** (1 / 3))
@@ -366,9 +405,17 @@ def crystal_properties(
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(workdir) if workdir is not None else Path(tmp)
             folder.mkdir(parents=True, exist_ok=True)
-            out.update(_rdf_from_md(big, calculator, folder / "md.extxyz",
-                                    temperature=md_temperature, steps=md_steps, dt=md_dt,
-                                    seed=seed))  # fmt: skip
+            out.update(
+                _rdf_from_md(
+                    big,
+                    calculator,
+                    folder / "md.extxyz",
+                    temperature=md_temperature,
+                    steps=md_steps,
+                    dt=md_dt,
+                    seed=seed,
+                )
+            )
     return out
 
 
@@ -395,11 +442,20 @@ def compare_properties(model: dict[str, Any], reference: dict[str, Any]) -> list
         if key in model and key in reference:
             m, r = float(model[key]), float(reference[key])
             rel = (m - r) / abs(r) if r else float("nan")
-            rows.append(dict(property=key, unit=unit, model=m, reference=r, difference=m - r,
-                             relative=rel))  # fmt: skip
+            rows.append(
+                dict(property=key, unit=unit, model=m, reference=r, difference=m - r, relative=rel)
+            )
     if "rdf_g" in model and "rdf_g" in reference:
         n = min(len(model["rdf_g"]), len(reference["rdf_g"]))
         diff = np.abs(np.asarray(model["rdf_g"][:n]) - np.asarray(reference["rdf_g"][:n]))
-        rows.append(dict(property="rdf_l1", unit="", model=float(diff.mean()), reference=0.0,
-                         difference=float(diff.mean()), relative=float("nan")))  # fmt: skip
+        rows.append(
+            dict(
+                property="rdf_l1",
+                unit="",
+                model=float(diff.mean()),
+                reference=0.0,
+                difference=float(diff.mean()),
+                relative=float("nan"),
+            )
+        )
     return rows
