@@ -22,8 +22,11 @@ def emt_labelled(cells: list) -> list:
     for cell in cells:
         atoms = cell.copy()
         atoms.calc = EMT()
-        results = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(),
-                   "stress": atoms.get_stress()}  # fmt: skip
+        results = {
+            "energy": atoms.get_potential_energy(),
+            "forces": atoms.get_forces(),
+            "stress": atoms.get_stress(),
+        }
         atoms.calc = SinglePointCalculator(atoms, **results)
         out.append(atoms)
     return out
@@ -45,9 +48,22 @@ def trained_copper(copper_cells):
     from molfit.structures import Structures
 
     structures = Structures.from_atoms(copper_cells)
-    model = SchNetModel(**TINY, epochs=3, lr=2e-3, val_fraction=0.0, energy_per_atom=True,
-                        stress_weight=100.0, seed=0)  # fmt: skip
+    model = SchNetModel(
+        **TINY,
+        epochs=3,
+        lr=2e-3,
+        val_fraction=0.0,
+        energy_per_atom=True,
+        stress_weight=100.0,
+        seed=0,
+    )
     return model.fit(structures, runtime=QUIET)
+
+
+@pytest.fixture(scope="session")
+def triclinic():
+    """``triclinic(seed)``: a rattled two-atom triclinic Cu cell (see :func:`rattled_triclinic`)."""
+    return rattled_triclinic
 
 
 def rattled_triclinic(seed: int = 0):

@@ -12,7 +12,10 @@ from ase import Atoms
 from molfit.atomistic import Calculator
 from molfit.materials import bulk, rattle, supercell
 from molfit.models import EquivariantModel, PaiNNModel, SchNetModel
-from tests.materials.conftest import QUIET, TINY, rattled_triclinic
+from molfit.train import Runtime
+
+QUIET = Runtime(progress_bar=False)
+TINY = dict(n_features=16, n_interactions=2, n_rbf=8, batch_size=8, cutoff=4.5)
 
 
 def _energy(model, atoms: Atoms) -> float:
@@ -21,8 +24,11 @@ def _energy(model, atoms: Atoms) -> float:
 
 def _props(model, atoms: Atoms) -> dict:
     out = model.predict_properties([atoms], forces=True, stress=True, dtype=torch.float64)
-    return {"energy": float(out["energy"][0]), "forces": out["forces"][0],
-            "stress": out["stress"][0]}  # fmt: skip
+    return {
+        "energy": float(out["energy"][0]),
+        "forces": out["forces"][0],
+        "stress": out["stress"][0],
+    }
 
 
 def _strained(atoms: Atoms, eps: np.ndarray) -> Atoms:
@@ -41,7 +47,8 @@ def _numeric_stress(model, atoms: Atoms, h: float = 1e-5) -> np.ndarray:
         for b in range(a, 3):
             eps = np.zeros((3, 3))
             eps[a, b] = eps[b, a] = h / 2 if a != b else h
-            plus, minus = _energy(model, _strained(atoms, eps)), _energy(model, _strained(atoms, -eps))
+            plus = _energy(model, _strained(atoms, eps))
+            minus = _energy(model, _strained(atoms, -eps))
             # off-diagonal: dE/dε_ab + dE/dε_ba = 2 dE/dε_ab for a symmetric ε of h/2 each
             out[a, b] = out[b, a] = (plus - minus) / (2 * h * volume)
     return out
@@ -57,33 +64,33 @@ def untrained(copper_cells):
     return {
         "schnet": SchNetModel(n_features=16, n_interactions=2, n_rbf=8, **common),
         "painn": PaiNNModel(n_features=16, n_interactions=2, n_rbf=8, **common),
-        "equivariant": EquivariantModel(n_features=8, n_interactions=1, n_rbf=6, l_max=1,
-                                        **common),  # fmt: skip
+        "equivariant": EquivariantModel(n_features=8, n_interactions=1, n_rbf=6, l_max=1, **common),
     }, structures
 
 
 @pytest.mark.parametrize("kind", ["schnet", "painn", "equivariant"])
-def test_stress_is_the_strain_derivative_for_each_architecture(untrained, kind):
+def test_stress_is_the_strain_derivative_for_each_architecture(untrained, kind, triclinic):
     models, structures = untrained
     model = models[kind].fit(structures, runtime=QUIET)
-    atoms = rattled_triclinic(seed=2)  # cell widths below the cutoff: many self-images
+    atoms = triclinic(seed=2)  # cell widths below the cutoff: many self-images
     got = _props(model, atoms)["stress"]
     np.testing.assert_allclose(got, got.T, atol=1e-12)
     np.testing.assert_allclose(got, _numeric_stress(model, atoms), rtol=1e-5, atol=1e-9)
     assert np.abs(got).max() > 1e-6  # a real, non-zero stress was compared
 
 
-def test_trained_potential_stress_is_the_strain_derivative(trained_copper):
+def test_trained_potential_stress_is_the_strain_derivative(trained_copper, triclinic):
     assert trained_copper.uses_stress_
-    for atoms in (rattled_triclinic(seed=5), rattle(bulk("Cu", "fcc", a=3.7, cubic=True), 0.05)):
+    for atoms in (triclinic(seed=5), rattle(bulk("Cu", "fcc", a=3.7, cubic=True), 0.05)):
         got = _props(trained_copper, atoms)["stress"]
-        np.testing.assert_allclose(got, _numeric_stress(trained_copper, atoms), rtol=1e-5,
-                                   atol=1e-8)  # fmt: skip
+        np.testing.assert_allclose(
+            got, _numeric_stress(trained_copper, atoms), rtol=1e-5, atol=1e-8
+        )
 
 
 @pytest.mark.parametrize("repeat", [(2, 2, 2), (3, 1, 2), (1, 1, 4)])
-def test_supercell_energy_is_n_times_the_cell(trained_copper, repeat):
-    cell = rattled_triclinic(seed=1)
+def test_supercell_energy_is_n_times_the_cell(trained_copper, repeat, triclinic):
+    cell = triclinic(seed=1)
     big = supercell(cell, repeat)
     n = int(np.prod(repeat))
     small, large = _props(trained_copper, cell), _props(trained_copper, big)
@@ -108,10 +115,10 @@ def test_molecule_in_a_big_box_is_the_isolated_molecule(trained_copper):
     np.testing.assert_allclose(periodic["forces"], isolated["forces"][0], atol=1e-10)
 
 
-def test_lattice_equivalent_cells_give_one_answer(trained_copper):
+def test_lattice_equivalent_cells_give_one_answer(trained_copper, triclinic):
     """The same crystal described by another basis (a unimodular integer change of lattice
     vectors), with atoms wrapped or not: same energy, stress, forces per atom."""
-    atoms = rattled_triclinic(seed=3)
+    atoms = triclinic(seed=3)
     ref = _props(trained_copper, atoms)
     for m in ([[1, 1, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [-1, 1, 2], [0, 0, 1]]):
         other = atoms.copy()
@@ -132,8 +139,9 @@ def test_calculator_gives_the_models_stress(trained_copper):
     from ase.stress import voigt_6_to_full_3x3_stress
 
     ref = _props(trained_copper, atoms)
-    np.testing.assert_allclose(voigt_6_to_full_3x3_stress(atoms.get_stress()), ref["stress"],
-                               atol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(
+        voigt_6_to_full_3x3_stress(atoms.get_stress()), ref["stress"], atol=1e-10
+    )
     assert atoms.get_potential_energy() == pytest.approx(ref["energy"], abs=1e-9)
 
 
