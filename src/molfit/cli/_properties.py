@@ -40,6 +40,9 @@ def properties_command(
     which: Annotated[str, typer.Option("--which", help=f"Comma-separated from {_WHICH}.")] = _WHICH,
     md_steps: Annotated[int, typer.Option("--md-steps", help="Langevin steps for the RDF.")] = 1000,
     temperature: Annotated[float, typer.Option("--temperature", "-T", help="K (RDF MD).")] = 300.0,
+    relax_cell: Annotated[
+        bool, typer.Option("--relax/--no-relax", help="Relax positions and cell first.")
+    ] = True,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSON file with every number.")
     ] = None,
@@ -59,9 +62,14 @@ def properties_command(
     for name, calc in calcs.items():
         try:
             results[name] = crystal_properties(
-                atoms, calc, which=chosen, md_steps=md_steps, md_temperature=temperature,
+                atoms,
+                calc,
+                which=chosen,
+                relax_cell=relax_cell,
+                md_steps=md_steps,
+                md_temperature=temperature,
                 workdir=None if workdir is None else workdir / name,
-            )  # fmt: skip
+            )
         except InputError as exc:
             who = run if name == "model" else oracle
             raise InputError(f"{structure} ({name} {who}): {exc}") from None

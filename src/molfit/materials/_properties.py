@@ -338,6 +338,7 @@ def crystal_properties(
     calculator: Any,
     *,
     which: tuple[str, ...] = PROPERTIES,
+    relax_cell: bool = True,
     vacancy_atoms: int = 32,
     md_temperature: float = 300.0,
     md_steps: int = 1000,
@@ -347,9 +348,11 @@ def crystal_properties(
 ) -> dict[str, Any]:
     """EOS, elastic constants, vacancy formation energy and RDF of one crystal.
 
-    The EOS is fitted around ``atoms``; elastic constants, the vacancy and the MD then use the
-    cell scaled to the fitted equilibrium volume (when ``"eos"`` is asked), so each calculator is
-    measured at its own equilibrium. The vacancy and the MD run in the smallest n×n×n supercell
+    With ``relax_cell`` the positions and the cell are first relaxed with the calculator (ASE's
+    ``FrechetCellFilter``, forces below 10⁻³ eV/Å), so the EOS is sampled around the calculator's
+    own minimum. The EOS is fitted around that cell; elastic constants, the vacancy and the MD
+    then use the cell scaled to the fitted equilibrium volume (when ``"eos"`` is asked), so each
+    calculator is measured at its own equilibrium. The vacancy and the MD run in the smallest n×n×n supercell
     of at least ``vacancy_atoms`` atoms.
 
     Args:
@@ -378,6 +381,13 @@ def crystal_properties(
     out: dict[str, Any] = {"n_atoms": len(atoms)}
     cell = atoms.copy()
     cell.calc = None
+    if relax_cell:
+        from molfit.atomistic import relax
+
+        relaxed = relax(cell, calculator, cell=True, fmax=1e-3, steps=300)
+        cell = relaxed.atoms.copy()
+        cell.calc = None
+        out["relaxed_cell_converged"] = relaxed.converged
     if "eos" in which:
         eos = equation_of_state(cell, calculator)
         out.update(
