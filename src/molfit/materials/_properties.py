@@ -352,8 +352,8 @@ def crystal_properties(
     ``FrechetCellFilter``, forces below 10⁻³ eV/Å), so the EOS is sampled around the calculator's
     own minimum. The EOS is fitted around that cell; elastic constants, the vacancy and the MD
     then use the cell scaled to the fitted equilibrium volume (when ``"eos"`` is asked), so each
-    calculator is measured at its own equilibrium. The vacancy and the MD run in the smallest n×n×n supercell
-    of at least ``vacancy_atoms`` atoms.
+    calculator is measured at its own equilibrium. The vacancy and the MD run in the smallest
+    n×n×n supercell of at least ``vacancy_atoms`` atoms.
 
     Args:
         which: a subset of :data:`PROPERTIES`.
