@@ -119,9 +119,7 @@ def md_command(
     float64: Annotated[
         bool, typer.Option("--float64", help="Double precision (long NVE).")
     ] = False,
-    pressure: Annotated[
-        float, typer.Option("--pressure", help="GPa, for --ensemble npt.")
-    ] = 0.0,
+    pressure: Annotated[float, typer.Option("--pressure", help="GPa, for --ensemble npt.")] = 0.0,
 ) -> None:
     """Molecular dynamics with a trained potential; the trajectory is written as it goes and a
     killed run carries on. Prints steps per second and the energy drift."""
