@@ -217,6 +217,28 @@ def speed(tag: str = "cu_emt", oracle: str = "emt") -> dict:
     return out
 
 
+#: glibc settings that keep freed memory in the heap instead of returning each large tensor
+#: to the kernel (mmap/munmap per tensor means page faults on every step of a large cell)
+HEAP_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+
+
+def scaling(tag: str = "cu_emt") -> dict:
+    """Time and peak memory per MD step for ~100, ~1,000 and ~10,000 atoms, with glibc's
+    default allocator settings and with :data:`HEAP_ENV`."""
+    rows = []
+    for label, extra in (("default malloc", {}), ("heap malloc", HEAP_ENV)):
+        for repeat, steps in ((3, 20), (6, 5), (14, 2)):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--scaling-child", f"{tag},{repeat},{steps}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, **extra},
+            )
+            rows.append({"allocator": label, **json.loads(proc.stdout.strip().splitlines()[-1])})
+    return {"scaling": rows}
+
+
 def chgnet_data(tag: str = "cu_chgnet") -> dict:
     """The EMT benchmark's cells (same split), relabelled by CHGNet: energy, forces, stress."""
     from molfit.atomistic import label, read_frames
@@ -275,6 +297,7 @@ def main() -> None:
                                     "python": sys.version.split()[0]}))  # fmt: skip
     jobs = {"data": make_data, "train": lambda: train(epochs=args.epochs),
             "properties": lambda: properties(md_steps=args.md_steps), "speed": speed,
+            "scaling": scaling,
             "chgnet": lambda: chgnet(args.epochs, args.md_steps)}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
