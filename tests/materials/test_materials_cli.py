@@ -30,7 +30,7 @@ def _ok(run: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
+def labelled(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crystal")
     _ok(_molfit("build", "Cu", "--cubic", "--a", "3.6", "--repeat", "2", "-o", "cu.cif", cwd=tmp))
     _ok(
@@ -49,6 +49,11 @@ def workflow(tmp_path_factory):
         )
     )
     _ok(_molfit("label", "cells.extxyz", "--oracle", "emt", "-o", "emt.extxyz", cwd=tmp))
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def workflow(labelled):
     params = [
         "--param",
         "n_features=16",
@@ -59,16 +64,18 @@ def workflow(tmp_path_factory):
         "--param",
         "stress_weight=100",
         "--param",
-        "epochs=2",
+        "epochs=6",
         "--param",
         "batch_size=8",
     ]
-    train = _molfit("train", "emt.extxyz", "--model", "schnet", *params, "--out", "run", cwd=tmp)
-    return tmp, train
+    train = _molfit(
+        "train", "emt.extxyz", "--model", "schnet", *params, "--out", "run", cwd=labelled
+    )
+    return labelled, train
 
 
-def test_build_perturb_label_give_crystals_with_stress(workflow):
-    tmp, _ = workflow
+def test_build_perturb_label_give_crystals_with_stress(labelled):
+    tmp = labelled
     cu = read_crystal(tmp / "cu.cif")
     assert len(cu) == 32 and cu.cell.lengths() == pytest.approx([7.2] * 3)
     frames = read_frames(tmp / "emt.extxyz")
@@ -77,6 +84,14 @@ def test_build_perturb_label_give_crystals_with_stress(workflow):
     assert all(f.pbc.all() for f in frames)
 
 
+def test_properties_of_an_oracle_by_name(labelled):
+    out = _ok(_molfit("properties", "emt", "cu.cif", "--which", "eos", cwd=labelled))
+    line = next(x for x in out.splitlines() if x.startswith("a0 "))
+    assert float(line.split()[-1]) == pytest.approx(3.59, abs=0.005)
+    assert "C11" not in out
+
+
+@pytest.mark.slow
 def test_train_on_periodic_cells_then_properties_beside_emt(workflow):
     tmp, train = workflow
     _ok(train)
@@ -102,6 +117,7 @@ def test_train_on_periodic_cells_then_properties_beside_emt(workflow):
     assert {r["property"] for r in props["comparison"]} >= {"a0", "B", "C11", "C12", "C44"}
 
 
+@pytest.mark.slow
 def test_relax_cell_writes_a_cif_and_npt_runs(workflow):
     tmp, train = workflow
     _ok(train)
