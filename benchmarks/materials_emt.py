@@ -15,6 +15,11 @@ a killed run carries on where it stopped):
   on them as above, its test errors and properties against CHGNet's, and MD speed against
   CHGNet's own ASE calculator.
 
+- ``scaling``: the same timing with glibc's default allocator and with one that keeps freed
+  memory (``HEAP_ENV``).
+- ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
+  3.69-3.76 Å); EOS, elastic constants and RDF of L1_2 Cu3Au.
+
     taskset -c 1 python benchmarks/materials_emt.py --parts data,train,properties,speed
 """
 
@@ -54,16 +59,33 @@ def cpu_model() -> str:
     return platform.processor()
 
 
+#: lattice constants (Å) of each system: MD cells at the first two, perturbed cells and the
+#: properties' start at the third
+LATTICES = {"cu": (3.57, 3.63, 3.60), "cuau": (3.69, 3.76, 3.72)}
+
+
+def _cell(system: str, a: float, repeat: int = 2, ordered: bool = True, seed: int = 0):
+    """Cu, or Cu3Au: the L1_2 ordered cell (Au on the cube corners) or a random 25 % alloy."""
+    from molfit.materials import bulk, substitute, supercell
+
+    cubic = bulk("Cu", "fcc", a=a, cubic=True)
+    if system == "cuau" and ordered:
+        cubic.numbers = [79, 29, 29, 29]
+    cell = supercell(cubic, repeat)
+    if system == "cuau" and not ordered:
+        cell = substitute(cell, "Au", 0.25, seed=seed)
+    return cell
+
+
 def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: int, every: int,
-              tag: str, seed: int = 0) -> list:  # fmt: skip
+              tag: str, seed: int = 0, system: str = "cu") -> list:  # fmt: skip
     from molfit.atomistic import make_oracle, read_frames, run_md
-    from molfit.materials import bulk, supercell
 
     out = []
     for t in temps:
-        for a in lattices:
+        for k, a in enumerate(lattices):
             path = OUT / f"{tag}_md_{int(t)}K_{a:.3f}.extxyz"
-            cell = supercell(bulk("Cu", "fcc", a=a, cubic=True), 2)
+            cell = _cell(system, a, ordered=k == 0, seed=int(t))
             run_md(cell, make_oracle(oracle), path, ensemble="langevin", temperature=t, dt=2.0,
                    steps=frames * every, every=every, friction=0.02, seed=seed,
                    progress=False)  # fmt: skip
@@ -74,21 +96,27 @@ def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: in
     return out
 
 
-def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0) -> dict:
+def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
+              system: str = "cu") -> dict:  # fmt: skip
     """Unlabelled cells, then one label pass with the oracle; train/valid/test files."""
     from ase.io import write
 
     from molfit.atomistic import label, read_frames
-    from molfit.materials import bulk, perturbed_cells, supercell
+    from molfit.materials import perturbed_cells
 
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     n_md = max(5, int(75 * scale))
-    cells = _md_cells(oracle, [300, 600, 900, 1200], [3.57, 3.63], n_md, 20, tag)
-    base = supercell(bulk("Cu", "fcc", a=3.60, cubic=True), 2)
-    cells += perturbed_cells(base, n_strained=int(200 * scale), n_rattled=int(150 * scale),
-                             n_vacancy=int(50 * scale), max_strain=0.03, rattle_stdev=0.05,
-                             seed=1)  # fmt: skip
+    low, high, mid = LATTICES[system]
+    cells = _md_cells(oracle, [300, 600, 900, 1200], [low, high], n_md, 20, tag, system=system)
+    bases = [_cell(system, mid)]
+    if system == "cuau":  # half ordered, half random alloys
+        bases.append(_cell(system, mid, ordered=False, seed=7))
+    share = scale / len(bases)
+    for k, base in enumerate(bases):
+        cells += perturbed_cells(base, n_strained=int(200 * share), n_rattled=int(150 * share),
+                                 n_vacancy=int(50 * share), max_strain=0.03, rattle_stdev=0.05,
+                                 seed=1 + k)  # fmt: skip
     unlabelled = OUT / f"{tag}_cells.extxyz"
     write(unlabelled, cells, format="extxyz")
     labelled = OUT / f"{tag}_labelled.extxyz"
@@ -145,19 +173,22 @@ def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
             "stress_mae_GPa": EV_PER_ANGSTROM3_GPA * float(np.mean(np.abs(s - s_ref)))}  # fmt: skip
 
 
-def properties(tag: str = "cu_emt", oracle: str = "emt", md_steps: int = 1000) -> dict:
+def properties(tag: str = "cu_emt", oracle: str = "emt", md_steps: int = 1000,
+               system: str = "cu") -> dict:  # fmt: skip
     import torch
 
     from molfit.atomistic import load_calculator, make_oracle
-    from molfit.materials import bulk, compare_properties, crystal_properties
+    from molfit.materials import PROPERTIES, compare_properties, crystal_properties
 
     torch.set_num_threads(1)
-    cell = bulk("Cu", "fcc", a=3.60, cubic=True)
+    cell = _cell(system, LATTICES[system][2], repeat=1)
+    # a vacancy energy E(N-1) - (N-1)/N E(N) is defined for an element, not for an alloy
+    which = PROPERTIES if system == "cu" else ("eos", "elastic", "rdf")
     out = {}
     for name, calc in (("oracle", make_oracle(oracle)),
                        ("model", load_calculator(OUT / f"{tag}_schnet"))):  # fmt: skip
         t0 = time.perf_counter()
-        out[name] = crystal_properties(cell, calc, md_steps=md_steps,
+        out[name] = crystal_properties(cell, calc, which=which, md_steps=md_steps,
                                        workdir=OUT / f"{tag}_props_{name}")  # fmt: skip
         out[name]["seconds"] = time.perf_counter() - t0
     out["comparison"] = compare_properties(out["model"], out["oracle"])
@@ -279,6 +310,24 @@ def chgnet(epochs: int = 30, md_steps: int = 1000) -> dict:
     return out
 
 
+def alloy(epochs: int = 30, md_steps: int = 1000) -> dict:
+    """The EMT case on Cu3Au: ordered L1_2 and random 25 % Au cells; properties of L1_2."""
+    tag = "cuau_emt"
+    out = {}
+    for part, fn in (
+        ("data", lambda: make_data("emt", tag, system="cuau")),
+        ("train", lambda: train(tag, epochs)),
+        ("properties", lambda: properties(tag, "emt", md_steps, system="cuau")),
+    ):
+        path = OUT / f"cuau_{part}.json"
+        if not path.exists():
+            t0 = time.perf_counter()
+            path.write_text(json.dumps(fn(), indent=1))
+            print(f"cuau {part}: {time.perf_counter() - t0:.0f} s", flush=True)
+        out[part] = json.loads(path.read_text())
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", default="data,train,properties,speed")
@@ -297,7 +346,7 @@ def main() -> None:
                                     "python": sys.version.split()[0]}))  # fmt: skip
     jobs = {"data": make_data, "train": lambda: train(epochs=args.epochs),
             "properties": lambda: properties(md_steps=args.md_steps), "speed": speed,
-            "scaling": scaling,
+            "scaling": scaling, "alloy": lambda: alloy(args.epochs, args.md_steps),
             "chgnet": lambda: chgnet(args.epochs, args.md_steps)}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
