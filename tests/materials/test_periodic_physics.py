@@ -155,3 +155,12 @@ def test_stress_is_trained_only_when_asked(copper_cells):
     assert with_stress.uses_stress_ and not without.uses_stress_
     assert "val_stress_mae" in with_stress.history_[0]["last_metrics"]
     assert "val_stress_mae" not in without.history_[0]["last_metrics"]
+
+
+def test_properties_refuse_an_element_outside_the_training_set(trained_copper):
+    from molfit.errors import InputError
+    from molfit.materials import crystal_properties, substitute
+
+    alloy = substitute(bulk("Cu", "fcc", a=3.7, cubic=True), "Au", 0.25, seed=0)
+    with pytest.raises(InputError, match="Au never occur"):
+        crystal_properties(alloy, Calculator(trained_copper), which=("eos",))
