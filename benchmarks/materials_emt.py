@@ -17,6 +17,7 @@ a killed run carries on where it stopped):
 
 - ``scaling``: the same timing with glibc's default allocator and with one that keeps freed
   memory (``HEAP_ENV``).
+- ``threads``: the specialist's and CHGNet's MD speed on one and two threads (``taskset -c 0,1``).
 - ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
   3.69-3.76 Å); EOS, elastic constants and RDF of L1_2 Cu3Au.
 
@@ -270,6 +271,29 @@ def scaling(tag: str = "cu_emt") -> dict:
     return {"scaling": rows}
 
 
+def threads() -> dict:
+    """MD steps per second of the CHGNet specialist and of CHGNet on 1 and 2 threads."""
+    import torch
+
+    from molfit.atomistic import load_calculator, make_oracle
+    from molfit.materials import bulk, rattle, supercell
+
+    cell = rattle(supercell(bulk("Cu", "fcc", a=3.60, cubic=True), 3), 0.02, seed=0)
+    out = {"md_atoms": len(cell), "rows": []}
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        out["rows"].append(
+            {
+                "threads": n,
+                "model_steps_per_second": _steps_per_second(
+                    cell, load_calculator(OUT / "cu_chgnet_schnet"), 50
+                ),
+                "chgnet_steps_per_second": _steps_per_second(cell, make_oracle("chgnet"), 10),
+            }
+        )
+    return out
+
+
 def chgnet_data(tag: str = "cu_chgnet") -> dict:
     """The EMT benchmark's cells (same split), relabelled by CHGNet: energy, forces, stress."""
     from molfit.atomistic import label, read_frames
@@ -346,7 +370,8 @@ def main() -> None:
                                     "python": sys.version.split()[0]}))  # fmt: skip
     jobs = {"data": make_data, "train": lambda: train(epochs=args.epochs),
             "properties": lambda: properties(md_steps=args.md_steps), "speed": speed,
-            "scaling": scaling, "alloy": lambda: alloy(args.epochs, args.md_steps),
+            "scaling": scaling, "threads": threads,
+            "alloy": lambda: alloy(args.epochs, args.md_steps),
             "chgnet": lambda: chgnet(args.epochs, args.md_steps)}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
