@@ -172,7 +172,8 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
                     f"element(s) {names} never occur in this potential's training data; its "
                     "energies and forces would be meaningless"
                 )
-        periodic = bool(np.all(atoms.pbc)) and atoms.cell.rank == 3
+        # stress costs a second derivative path: only when asked (NPT, cell relaxation)
+        periodic = bool(np.all(atoms.pbc)) and atoms.cell.rank == 3 and "stress" in properties
         batch = self._batch(atoms)
         energies, atom_energies, forces, stresses = [], [], [], []
         for member in self.members:

@@ -11,6 +11,12 @@ Resuming: the last complete frame's positions and momenta restart the integrator
 random forces come from a generator seeded by ``(seed, segment)`` per segment of ``every`` steps,
 so a resumed run draws what an uninterrupted one would have. A Nose–Hoover chain restarts its
 thermostat variables at zero (they are not stored in the frame).
+
+NPT (``ensemble="npt"``, periodic cells): ASE's isotropic MTK integrator (Nose–Hoover chains on
+the particles and on the cell volume, ``tdamp`` 100 steps, ``pdamp`` 1000 steps) at
+``pressure`` GPa; each frame also stores the cell and ``volume_A3``. Frames of periodic cells
+store the stress (eV/Å³) whenever the calculator computes one. Its
+barostat variables restart at zero on resume, like the Nose–Hoover thermostat's.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 from molfit.atomistic._trajectory import FrameWriter, read_frames, repair
 from molfit.errors import InputError
 
-ENSEMBLES = ("nve", "langevin", "nose-hoover")
+ENSEMBLES = ("nve", "langevin", "nose-hoover", "npt")
 #: frame settings a resumed run must share with the run that wrote the file
 RUN_KEYS = ("ensemble", "temperature_K", "every", "dt_fs", "seed")
 
@@ -76,8 +82,17 @@ def _check_same_run(path: Path, last: Any, settings: dict[str, Any], atoms: Any)
 
 
 def _integrator(ensemble: str, atoms: Any, dt: float, temperature: float, friction: float,
-                rng: np.random.Generator) -> Any:  # fmt: skip
+                rng: np.random.Generator, pressure: float = 0.0) -> Any:  # fmt: skip
     from ase import units
+
+    if ensemble == "npt":
+        from ase.md.nose_hoover_chain import IsotropicMTKNPT
+
+        return IsotropicMTKNPT(
+            atoms, timestep=dt * units.fs, temperature_K=temperature,
+            pressure_au=pressure * units.GPa, tdamp=100 * dt * units.fs,
+            pdamp=1000 * dt * units.fs,
+        )  # fmt: skip
 
     if ensemble == "nve":
         from ase.md.verlet import VelocityVerlet
@@ -130,6 +145,7 @@ def run_md(
     max_sigma: float | None = None,
     extra_info: dict[str, Any] | None = None,
     progress: bool = True,
+    pressure: float = 0.0,
 ) -> MDResult:
     """Integrate ``steps`` MD steps of ``atoms`` with ``calculator``; write a frame every
     ``every`` steps to ``out`` (an existing file is resumed).
@@ -139,7 +155,8 @@ def run_md(
             else Maxwell–Boltzmann at ``temperature`` (seeded), without drift (nor rotation,
             for a molecule).
         calculator: an ASE calculator (``molfit.atomistic`` oracles, a molfit potential...).
-        ensemble: ``nve`` (velocity Verlet), ``langevin`` or ``nose-hoover`` (a chain).
+        ensemble: ``nve`` (velocity Verlet), ``langevin``, ``nose-hoover`` (a chain) or ``npt``
+            (isotropic MTK barostat at ``pressure`` GPa; periodic cells only).
         temperature: K. dt: fs. friction: Langevin friction, 1/fs.
         max_force: eV/Å, stop when any force exceeds it.
         max_sigma: eV/Å, stop when the calculator's committee σ of any force exceeds it.
@@ -156,7 +173,11 @@ def run_md(
         raise InputError(f"--steps and --every must be at least 1, got {steps} and {every}")
     if dt <= 0 or (ensemble != "nve" and temperature <= 0):
         raise InputError(f"--dt and --temperature must be positive, got {dt} and {temperature}")
+    if ensemble == "npt" and not (atoms.pbc.all() and atoms.cell.rank == 3):
+        raise InputError("--ensemble npt needs a periodic structure with a full 3D cell")
     out = Path(out)
+    if ensemble == "npt":
+        extra_info = {"pressure_GPa": float(pressure), **(extra_info or {})}
     settings = {"ensemble": ensemble, "temperature_K": float(temperature), "every": every,
                 "dt_fs": float(dt), "seed": seed, **(extra_info or {})}  # fmt: skip
     n_done = repair(out)
@@ -175,6 +196,12 @@ def run_md(
         if not atoms.pbc.any():  # a molecule: no overall rotation either
             ZeroRotation(atoms)
     atoms.calc = calculator
+    # periodic cells get their stress (eV/Å³) in every frame when the calculator gives one
+    with_stress = (
+        bool(atoms.pbc.all())
+        and atoms.cell.rank == 3
+        and "stress" in getattr(calculator, "implemented_properties", ())
+    )
     n_frames = steps // every
     result = MDResult(out, n_done, n_done)
     if n_done < n_frames:
@@ -192,7 +219,7 @@ def run_md(
         for k in range(n_done, n_frames):
             rng = np.random.default_rng([seed, k + 1])
             if dyn is None or ensemble == "langevin":
-                dyn = _integrator(ensemble, atoms, dt, temperature, friction, rng)
+                dyn = _integrator(ensemble, atoms, dt, temperature, friction, rng, pressure)
             try:
                 dyn.run(every)
                 energy = float(atoms.get_potential_energy())
@@ -224,6 +251,10 @@ def run_md(
                     "e_kin": e_kin, "e_tot": energy + e_kin,
                     "T_inst_K": float(atoms.get_temperature())}  # fmt: skip
             results = {"energy": energy, "forces": forces}
+            if with_stress:
+                results["stress"] = np.asarray(atoms.get_stress(voigt=False))
+            if ensemble == "npt":
+                info["volume_A3"] = float(atoms.get_volume())
             if sigma is not None:
                 info["forces_std_max"] = float(np.max(sigma))
             writer.write(atoms, results, info)

@@ -6,6 +6,8 @@ forces (and stress for periodic cells), each as an ASE calculator.
   converged density of one frame seeds the next, which roughly halves the SCF cycles along an MD
   trajectory.
 - ``emt``: ASE's effective-medium theory for fcc metals (Al, Ni, Cu, Pd, Ag, Pt, Au).
+- ``chgnet``: the pretrained universal potential CHGNet (``pip install molfit[universal]``; its
+  weights ship inside the wheel, so it runs offline), for periodic cells of elements H..Pu.
 
 Every oracle returns eV and eV/Å (stress eV/Å³). A frame it cannot handle (an SCF that does not
 converge, an element it has no parameters for) raises :class:`OracleError`, which the callers turn
@@ -21,8 +23,9 @@ import numpy as np
 from molfit.errors import InputError, MolfitError
 from molfit.units import HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM
 
-ORACLES = ("xtb", "dft", "emt")
+ORACLES = ("xtb", "dft", "emt", "chgnet")
 EMT_ELEMENTS = frozenset({"H", "C", "N", "O", "Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"})
+CHGNET_MAX_Z = 94  #: CHGNet's training set (Materials Project) covers H..Pu
 
 
 class OracleError(MolfitError):
@@ -110,7 +113,8 @@ def make_oracle(name: str, **options: Any) -> Any:
 
     Options: ``xtb``: ``method`` (``"GFN2-xTB"``), ``charge``, ``multiplicity``,
     ``accuracy``, ``max_iterations``; ``dft``: ``xc``, ``basis``, ``density_fit``, ``charge``,
-    ``spin``, ``conv_tol``, ``max_cycle``; ``emt``: none.
+    ``spin``, ``conv_tol``, ``max_cycle``; ``emt``: none; ``chgnet``: ``use_device``
+    (``"cpu"`` by default), ``model_name`` (a CHGNet checkpoint version shipped in the wheel).
 
     Raises:
         InputError: unknown oracle or option, or the oracle's package is not installed (the
@@ -131,6 +135,8 @@ def make_oracle(name: str, **options: Any) -> Any:
             if options:
                 raise InputError(f"oracle 'emt' takes no options, got {sorted(options)}")
             return EMT()
+        if key == "chgnet":
+            return _chgnet_calculator(**options)
     except ImportError as exc:
         package = {"xtb": "tblite", "dft": "pyscf"}.get(key, key)
         raise InputError(
@@ -141,8 +147,34 @@ def make_oracle(name: str, **options: Any) -> Any:
     raise InputError(f"unknown oracle {name!r}; available: {', '.join(ORACLES)}")
 
 
+def _chgnet_calculator(use_device: str = "cpu", model_name: str | None = None) -> Any:
+    """CHGNet's own ASE calculator (energy eV, forces eV/Å, stress eV/Å³), loaded quietly."""
+    import contextlib
+    import io
+    import warnings
+
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = CHGNet.load(model_name=model_name) if model_name else CHGNet.load()
+        # stress_weight converts CHGNet's GPa to eV/Å³, molfit's (and ASE's) stress unit
+        from ase.units import GPa
+
+        return CHGNetCalculator(model=model, use_device=use_device, stress_weight=GPa)
+
+
 def check_supported(name: str, atoms: Any) -> None:
-    """Raise :class:`OracleError` when oracle ``name`` has no parameters for an element."""
+    """Raise :class:`OracleError` when oracle ``name`` has no parameters for an element (or,
+    for ``chgnet``, the structure is not a periodic cell)."""
+    if name.lower() == "chgnet":
+        if not (atoms.pbc.all() and atoms.cell.rank == 3):
+            raise OracleError("CHGNet labels periodic cells only (this structure has no 3D cell)")
+        heavy = sorted({s for s, z in zip(atoms.get_chemical_symbols(), atoms.numbers,
+                                           strict=True) if z > CHGNET_MAX_Z})  # fmt: skip
+        if heavy:
+            raise OracleError(f"CHGNet has no training data for {', '.join(heavy)} (Z > 94)")
     if name.lower() == "emt":
         unknown = sorted(set(atoms.get_chemical_symbols()) - EMT_ELEMENTS)
         if unknown:

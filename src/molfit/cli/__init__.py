@@ -17,12 +17,14 @@ import warnings
 # Importing a verb module registers its command(s) on the shared app.
 from molfit.cli import (  # noqa: F401
     _atomistic,
+    _crystal,
     _data,
     _evaluate,
     _explain,
     _models,
     _predict,
     _primer,
+    _properties,
     _split,
     _train,
 )

@@ -11,7 +11,10 @@ import typer
 
 from molfit.cli._app import app
 
-_ORACLE_HELP = "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default) or emt (ASE)."
+_ORACLE_HELP = (
+    "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default), emt (ASE) or chgnet "
+    "(universal potential, periodic cells)."
+)
 
 
 def _options(pairs: list[str] | None) -> dict[str, object]:
@@ -100,7 +103,7 @@ def md_command(
     start: StartArg,
     out: OutOpt,
     ensemble: Annotated[
-        str, typer.Option("--ensemble", help="nve, langevin or nose-hoover.")
+        str, typer.Option("--ensemble", help="nve, langevin, nose-hoover or npt (periodic cells).")
     ] = "nve",
     temperature: Annotated[float, typer.Option("--temperature", "-T", help="K.")] = 300.0,
     dt: Annotated[float, typer.Option("--dt", help="Time step, fs.")] = 0.5,
@@ -125,6 +128,7 @@ def md_command(
             "from its first frame with velocities seeded by (seed, r).",
         ),
     ] = 1,
+    pressure: Annotated[float, typer.Option("--pressure", help="GPa, for --ensemble npt.")] = 0.0,
 ) -> None:
     """Molecular dynamics with a trained potential; the trajectory is written as it goes and a
     killed run carries on. Prints steps per second and the energy drift."""
@@ -139,7 +143,7 @@ def md_command(
         return
     result = run_md(
         atoms, calc, out, ensemble=ensemble, temperature=temperature, dt=dt, steps=steps,
-        every=every, seed=seed, max_sigma=max_sigma,
+        every=every, seed=seed, max_sigma=max_sigma, pressure=pressure,
     )  # fmt: skip
     _report_md(result, out)
 

@@ -17,6 +17,8 @@ intensive ones (HOMO, gap), ``readout="dipole"`` predicts neutralised atomic cha
 that carry forces (eV/Å; extxyz ``forces``, ASE calculator results), the model trains on energies
 and forces together: ``energy_weight * MSE(E) + forces_weight * MSE(F)`` (``energy_per_atom``
 divides the energy error by the atom count); ``forces_weight=0`` trains on energies alone.
+Periodic training cells that carry stress (eV/Å³) add ``stress_weight * MSE(σ)`` (in
+(eV/Å³)²; 0 by default) when every training structure is a periodic cell.
 Training is :class:`molfit.train.AtomisticTask`'s (Lightning, early stopping on the validation
 loss, best weights, ensembles); where it runs is a :class:`molfit.train.Runtime` given to ``fit``.
 
@@ -118,6 +120,7 @@ class GeometricModel(DeepGraphModel):
         readout: ``"sum"`` (extensive), ``"mean"`` (intensive) or ``"dipole"`` (Debye).
         energy_weight, forces_weight, energy_per_atom: the energy + forces loss (see the module
             docstring); used when the training structures carry forces.
+        stress_weight: weight of the stress MSE ((eV/Å³)²) for periodic cells with stress.
         conformer_seed: ETKDG seed for rows given as SMILES.
         Training arguments: see :class:`molfit.train.TrainingConfig`.
     """
@@ -223,12 +226,27 @@ class GeometricModel(DeepGraphModel):
             and feats.structures.has_forces
         )
 
+    def _uses_stress(self, feats: StructureFeatures) -> bool:
+        s = feats.structures
+        return (
+            self.uses_forces_
+            and float(getattr(self, "stress_weight", 0.0)) > 0
+            and s is not None
+            and s.stress is not None
+            and s.pbc is not None
+            and bool(s.pbc.all())
+        )
+
     def _labels(self, feats: StructureFeatures, Y: np.ndarray) -> dict[str, np.ndarray]:
         if self.uses_forces_:
             forces = feats.structures.forces if feats.structures is not None else None
             if forces is None:
                 forces = np.full((sum(len(it) for it in feats.items), 3), np.nan)
-            return {ENERGY: Y[:, 0], FORCES: forces}
+            labels = {ENERGY: Y[:, 0], FORCES: forces}
+            if getattr(self, "uses_stress_", False):
+                stress = feats.structures.stress if feats.structures is not None else None
+                labels[STRESS] = np.full((len(feats), 3, 3), np.nan) if stress is None else stress
+            return labels
         return {TARGETS: Y}
 
     def _outputs(self) -> list[Any]:
@@ -240,7 +258,11 @@ class GeometricModel(DeepGraphModel):
                     ENERGY, weight=float(self.energy_weight), per_atom=bool(self.energy_per_atom)
                 ),
                 Output(FORCES, weight=float(self.forces_weight)),
-            ]
+            ] + (
+                [Output(STRESS, weight=float(self.stress_weight))]
+                if getattr(self, "uses_stress_", False)
+                else []
+            )
         return [Output(TARGETS, loss="mse")]
 
     def fit(
@@ -286,6 +308,7 @@ class GeometricModel(DeepGraphModel):
         self.atom_dim_, self.bond_dim_ = 0, 0
         self.target_mean_, self.target_std_ = np.zeros(self.n_tasks_), np.ones(self.n_tasks_)
         self.uses_forces_ = self._uses_forces(feats)
+        self.uses_stress_ = self._uses_stress(feats)
         if self.uses_forces_ and float(self.energy_weight) == 0 and float(self.forces_weight) == 0:
             raise InputError("energy_weight and forces_weight are both 0: nothing to train")
 
@@ -542,6 +565,7 @@ class GeometricModel(DeepGraphModel):
         meta["n_references"] = int(self.models_[0].references.shape[1])
         meta["elements"] = [int(z) for z in self.elements_]
         meta["uses_forces"] = bool(self.uses_forces_)
+        meta["uses_stress"] = bool(getattr(self, "uses_stress_", False))
         meta["model"] = "molfit.nn.atomistic.AtomisticModel"
         return meta
 
@@ -549,6 +573,7 @@ class GeometricModel(DeepGraphModel):
         self.atom_scale_ = np.asarray(meta["atom_scale"], dtype=np.float64)
         self.atom_shift_ = np.asarray(meta["atom_shift"], dtype=np.float64)
         self.uses_forces_ = bool(meta.get("uses_forces", False))
+        self.uses_stress_ = bool(meta.get("uses_stress", False))
         if "elements" in meta:
             self.elements_ = np.asarray(meta["elements"], dtype=np.int64)
 
@@ -636,6 +661,8 @@ _TRAINING_DOC = """
         energy_weight, forces_weight: weights of the energy and force losses (eV², (eV/Å)²)
             when the training structures carry forces; ``forces_weight=0``: energies only.
         energy_per_atom: divide the energy error by the atom count in the loss.
+        stress_weight: weight of the stress MSE ((eV/Å³)²) when every training structure is a
+            periodic cell with stress (0: stress is not trained).
         conformer_seed: ETKDG seed for rows given as SMILES.
         seed, deterministic, precision: see :class:`molfit.train.TrainingConfig`.
         Runtime settings (``accelerator``, ``devices``, ``strategy``, ``checkpoint_dir``,
@@ -676,6 +703,7 @@ class _GeometricEstimator(GeometricModel):
         energy_weight: float = 1.0,
         forces_weight: float = 10.0,
         energy_per_atom: bool = False,
+        stress_weight: float = 0.0,
         conformer_seed: int = 0,
         seed: int = 0,
         deterministic: bool = True,
@@ -700,6 +728,7 @@ class _GeometricEstimator(GeometricModel):
         self.energy_weight = energy_weight
         self.forces_weight = forces_weight
         self.energy_per_atom = energy_per_atom
+        self.stress_weight = stress_weight
         self.conformer_seed = conformer_seed
         self.seed = seed
         self.deterministic = deterministic
@@ -805,6 +834,7 @@ class EquivariantModel(_GeometricEstimator):
         energy_weight: float = 1.0,
         forces_weight: float = 10.0,
         energy_per_atom: bool = False,
+        stress_weight: float = 0.0,
         conformer_seed: int = 0,
         seed: int = 0,
         deterministic: bool = True,
@@ -817,7 +847,8 @@ class EquivariantModel(_GeometricEstimator):
             warmup_epochs=warmup_epochs, lr_ratio=lr_ratio, patience=patience,
             val_fraction=val_fraction, ensemble=ensemble, mean_variance=mean_variance,
             energy_weight=energy_weight, forces_weight=forces_weight,
-            energy_per_atom=energy_per_atom, conformer_seed=conformer_seed, seed=seed,
+            energy_per_atom=energy_per_atom, stress_weight=stress_weight,
+            conformer_seed=conformer_seed, seed=seed,
             deterministic=deterministic, precision=precision, **runtime,
         )  # fmt: skip
         self.l_max = l_max

@@ -11,7 +11,9 @@ reach the cutoff, so a batch of many small molecules costs sum(n_k^2), never (su
 candidates are processed in chunks of bounded size. Vectors and distances are then recomputed from
 ``positions`` (and ``cell``) with autograd on, so forces (and stress) follow by differentiation.
 For large periodic systems the compiled ``vesin`` package (a cell list, O(n)) can find the indices
-instead (``backend="vesin"``); the result is the same :class:`NeighborList`.
+instead (``backend="vesin"``); the result is the same :class:`NeighborList`. Tensors on a GPU go
+to ``vesin.torch`` (the same cell list, on the tensors' device) when it is installed, so the
+positions never leave the device.
 """
 
 from __future__ import annotations
@@ -328,7 +330,9 @@ def _use_vesin(backend: Backend, positions: Tensor, batch: Tensor, n: int) -> bo
         return True
     if backend != "auto":
         raise InputError(f"backend must be 'auto', 'torch' or 'vesin', got {backend!r}")
-    if not available or n == 0 or positions.device.type != "cpu":
+    if not available or n == 0:
+        return False
+    if positions.device.type != "cpu" and not _vesin_torch_available():
         return False
     return int(torch.bincount(batch).max()) >= _VESIN_MIN_ATOMS
 
@@ -341,12 +345,52 @@ def _vesin_available() -> bool:
     return True
 
 
+def _vesin_torch_available() -> bool:
+    try:
+        import vesin.torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pairs_vesin_torch(
+    positions: Tensor, cutoff: float, cell: Tensor | None, pbc: Tensor, batch: Tensor, n: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Indices from ``vesin.torch`` on the tensors' own device, one structure at a time."""
+    from vesin.torch import NeighborList as TorchNeighborList
+
+    calculator = TorchNeighborList(cutoff=float(cutoff), full_list=True)
+    device = positions.device
+    pos = positions.detach().double()
+    found_i, found_j, found_s = [], [], []
+    for s in range(n):
+        atoms = (batch == s).nonzero().flatten()
+        if atoms.numel() == 0:
+            continue
+        periodic = pbc[s]
+        box = cell[s].detach().double() if cell is not None else pos.new_zeros(3, 3)
+        if not bool(periodic.any()):
+            box = pos.new_zeros(3, 3)
+        ii, jj, ss = calculator.compute(pos[atoms], box, periodic, quantities="ijS", copy=True)
+        found_i.append(atoms[ii.long()])
+        found_j.append(atoms[jj.long()])
+        found_s.append(ss.long().reshape(-1, 3))
+    if not found_i:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, torch.zeros(0, 3, dtype=torch.long, device=device)
+    return torch.cat(found_i), torch.cat(found_j), torch.cat(found_s)
+
+
 def _pairs_vesin(
     positions: Tensor, cutoff: float, cell: Tensor | None, pbc: Tensor, batch: Tensor, n: int
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Indices from vesin's cell list, one structure at a time (CPU, float64)."""
+    """Indices from vesin's cell list, one structure at a time (CPU, float64; tensors on another
+    device go to ``vesin.torch`` there when it is installed)."""
     import numpy as np
     import vesin
+
+    if positions.device.type != "cpu" and _vesin_torch_available():
+        return _pairs_vesin_torch(positions, cutoff, cell, pbc, batch, n)
 
     calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
     found_i, found_j, found_s = [], [], []

@@ -1,0 +1,388 @@
+"""Crystals with EMT labels: molfit's periodic potential trained on EMT-labelled Cu cells, and its
+crystal properties (a0, B, C11, C12, C44, vacancy formation energy, RDF) beside EMT's own.
+
+Parts (each writes benchmarks/out/materials/<part>.json and is skipped when that file exists, so
+a killed run carries on where it stopped):
+
+- ``data``: Cu cells of 32 atoms (2x2x2 conventional): Langevin MD with EMT at 300, 600, 900 and
+  1,200 K at two lattice constants, random strains (±3 %), rattled cells and vacancy cells, all
+  labelled with EMT's energy, forces and stress by ``molfit.atomistic.label``; split 80/10/10.
+- ``train``: SchNet on energy + forces + stress, one core, a fixed number of epochs; test MAE.
+- ``properties``: ``molfit.materials.crystal_properties`` for EMT and for the trained model.
+- ``speed``: MD steps per second (velocity Verlet through the ASE calculators) of the model and
+  of EMT, and time and peak memory per step of the model for about 100, 1,000 and 10,000 atoms.
+- ``chgnet``: the same cells relabelled by CHGNet (the universal teacher), a specialist trained
+  on them as above, its test errors and properties against CHGNet's, and MD speed against
+  CHGNet's own ASE calculator.
+
+- ``scaling``: the same timing with glibc's default allocator and with one that keeps freed
+  memory (``HEAP_ENV``).
+- ``threads``: the specialist's and CHGNet's MD speed on one and two threads (``taskset -c 0,1``).
+- ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
+  3.69-3.76 Å); EOS, elastic constants and RDF of L1_2 Cu3Au.
+
+    taskset -c 1 python benchmarks/materials_emt.py --parts data,train,properties,speed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "materials"
+
+MODEL = {
+    "n_features": 64, "n_interactions": 3, "n_rbf": 20, "cutoff": 5.0, "batch_size": 8,
+    "lr": 1e-3, "lr_ratio": 0.05, "energy_per_atom": True, "forces_weight": 10.0,
+    "stress_weight": 1000.0, "patience": None, "seed": 0,
+}  # fmt: skip
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor()
+
+
+#: lattice constants (Å) of each system: MD cells at the first two, perturbed cells and the
+#: properties' start at the third
+LATTICES = {"cu": (3.57, 3.63, 3.60), "cuau": (3.69, 3.76, 3.72)}
+
+
+def _cell(system: str, a: float, repeat: int = 2, ordered: bool = True, seed: int = 0):
+    """Cu, or Cu3Au: the L1_2 ordered cell (Au on the cube corners) or a random 25 % alloy."""
+    from molfit.materials import bulk, substitute, supercell
+
+    cubic = bulk("Cu", "fcc", a=a, cubic=True)
+    if system == "cuau" and ordered:
+        cubic.numbers = [79, 29, 29, 29]
+    cell = supercell(cubic, repeat)
+    if system == "cuau" and not ordered:
+        cell = substitute(cell, "Au", 0.25, seed=seed)
+    return cell
+
+
+def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: int, every: int,
+              tag: str, seed: int = 0, system: str = "cu") -> list:  # fmt: skip
+    from molfit.atomistic import make_oracle, read_frames, run_md
+
+    out = []
+    for t in temps:
+        for k, a in enumerate(lattices):
+            path = OUT / f"{tag}_md_{int(t)}K_{a:.3f}.extxyz"
+            cell = _cell(system, a, ordered=k == 0, seed=int(t))
+            run_md(cell, make_oracle(oracle), path, ensemble="langevin", temperature=t, dt=2.0,
+                   steps=frames * every, every=every, friction=0.02, seed=seed,
+                   progress=False)  # fmt: skip
+            for f in read_frames(path):
+                f.calc = None
+                f.info = {"kind": f"md_{int(t)}K"}
+                out.append(f)
+    return out
+
+
+def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
+              system: str = "cu") -> dict:  # fmt: skip
+    """Unlabelled cells, then one label pass with the oracle; train/valid/test files."""
+    from ase.io import write
+
+    from molfit.atomistic import label, read_frames
+    from molfit.materials import perturbed_cells
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    n_md = max(5, int(75 * scale))
+    low, high, mid = LATTICES[system]
+    cells = _md_cells(oracle, [300, 600, 900, 1200], [low, high], n_md, 20, tag, system=system)
+    bases = [_cell(system, mid)]
+    if system == "cuau":  # half ordered, half random alloys
+        bases.append(_cell(system, mid, ordered=False, seed=7))
+    share = scale / len(bases)
+    for k, base in enumerate(bases):
+        cells += perturbed_cells(base, n_strained=int(200 * share), n_rattled=int(150 * share),
+                                 n_vacancy=int(50 * share), max_strain=0.03, rattle_stdev=0.05,
+                                 seed=1 + k)  # fmt: skip
+    unlabelled = OUT / f"{tag}_cells.extxyz"
+    write(unlabelled, cells, format="extxyz")
+    labelled = OUT / f"{tag}_labelled.extxyz"
+    result = label(unlabelled, labelled, oracle=oracle, progress=False)
+    frames = read_frames(labelled)
+    order = np.random.default_rng(0).permutation(len(frames))
+    n_val = n_test = len(frames) // 10
+    parts = {"test": order[:n_test], "valid": order[n_test : n_test + n_val],
+             "train": order[n_test + n_val :]}  # fmt: skip
+    for name, idx in parts.items():
+        write(OUT / f"{tag}_{name}.extxyz", [frames[k] for k in idx], format="extxyz")
+    kinds: dict[str, int] = {}
+    for c in cells:
+        kinds[c.info["kind"].split("_")[0]] = kinds.get(c.info["kind"].split("_")[0], 0) + 1
+    return {"oracle": oracle, "frames": len(frames), "skipped": len(result.issues),
+            "atoms_per_frame": sorted({len(f) for f in frames}), "kinds": kinds,
+            "sizes": {k: len(v) for k, v in parts.items()},
+            "seconds": time.perf_counter() - t0}  # fmt: skip
+
+
+def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
+    import torch
+
+    from molfit.atomistic import read_frames
+    from molfit.models import get_model, save_model
+    from molfit.structures import Structures
+    from molfit.train import Runtime
+
+    torch.set_num_threads(1)
+    sets = {k: Structures.from_atoms(read_frames(OUT / f"{tag}_{k}.extxyz"))
+            for k in ("train", "valid", "test")}  # fmt: skip
+    t0 = time.perf_counter()
+    model = get_model("schnet", **MODEL, epochs=epochs).fit(
+        sets["train"], None, sets["valid"], None, runtime=Runtime(progress_bar=False)
+    )
+    seconds = time.perf_counter() - t0
+    save_model(model, OUT / f"{tag}_schnet")
+    test = sets["test"]
+    pred = model.predict_properties(test, forces=True, stress=True)
+    frames = read_frames(OUT / f"{tag}_test.extxyz")
+    n_atoms = np.array([len(f) for f in frames])
+    e_ref = np.array([f.get_potential_energy() for f in frames])
+    f_ref = np.concatenate([f.get_forces() for f in frames])
+    s_ref = np.stack([f.get_stress(voigt=False) for f in frames])
+    e = np.asarray(pred["energy"])
+    f = np.concatenate(pred["forces"])
+    s = np.asarray(pred["stress"])
+    from molfit.units import EV_PER_ANGSTROM3_GPA
+
+    return {"params": MODEL, "epochs": epochs, "train_seconds": seconds,
+            "n_train": len(sets["train"]),
+            "energy_mae_meV_per_atom": 1000 * float(np.mean(np.abs(e - e_ref) / n_atoms)),
+            "forces_mae_meV_per_A": 1000 * float(np.mean(np.abs(f - f_ref))),
+            "stress_mae_GPa": EV_PER_ANGSTROM3_GPA * float(np.mean(np.abs(s - s_ref)))}  # fmt: skip
+
+
+def properties(tag: str = "cu_emt", oracle: str = "emt", md_steps: int = 1000,
+               system: str = "cu") -> dict:  # fmt: skip
+    import torch
+
+    from molfit.atomistic import load_calculator, make_oracle
+    from molfit.materials import PROPERTIES, compare_properties, crystal_properties
+
+    torch.set_num_threads(1)
+    cell = _cell(system, LATTICES[system][2], repeat=1)
+    # a vacancy energy E(N-1) - (N-1)/N E(N) is defined for an element, not for an alloy
+    which = PROPERTIES if system == "cu" else ("eos", "elastic", "rdf")
+    out = {}
+    for name, calc in (("oracle", make_oracle(oracle)),
+                       ("model", load_calculator(OUT / f"{tag}_schnet"))):  # fmt: skip
+        t0 = time.perf_counter()
+        out[name] = crystal_properties(cell, calc, which=which, md_steps=md_steps,
+                                       workdir=OUT / f"{tag}_props_{name}")  # fmt: skip
+        out[name]["seconds"] = time.perf_counter() - t0
+    out["comparison"] = compare_properties(out["model"], out["oracle"])
+    return out
+
+
+def _steps_per_second(atoms, calc, steps: int) -> float:
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    atoms = atoms.copy()
+    atoms.calc = calc
+    dyn = VelocityVerlet(atoms, timestep=2.0 * units.fs)
+    dyn.run(2)
+    t0 = time.perf_counter()
+    dyn.run(steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def _scaling_child(tag: str, repeat: int, steps: int) -> None:
+    """One size in a fresh process, so its peak memory is its own."""
+    import torch
+
+    from molfit.atomistic import load_calculator
+    from molfit.materials import bulk, rattle, supercell
+
+    torch.set_num_threads(1)
+    atoms = rattle(supercell(bulk("Cu", "fcc", a=3.60, cubic=True), repeat), 0.02, seed=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rate = _steps_per_second(atoms, load_calculator(OUT / f"{tag}_schnet"), steps)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"atoms": len(atoms), "seconds_per_step": 1 / rate,
+                      "peak_rss_MB": peak / 1024, "rss_before_MB": before / 1024}))  # fmt: skip
+
+
+def speed(tag: str = "cu_emt", oracle: str = "emt") -> dict:
+    import torch
+
+    from molfit.atomistic import load_calculator, make_oracle
+    from molfit.materials import bulk, rattle, supercell
+
+    torch.set_num_threads(1)
+    cell = rattle(supercell(bulk("Cu", "fcc", a=3.60, cubic=True), 3), 0.02, seed=0)
+    out = {"md_atoms": len(cell)}
+    out["model_steps_per_second"] = _steps_per_second(
+        cell, load_calculator(OUT / f"{tag}_schnet"), 50
+    )
+    out["oracle_steps_per_second"] = _steps_per_second(cell, make_oracle(oracle), 20)
+    scaling = []
+    for repeat, steps in ((3, 20), (6, 5), (14, 2)):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--scaling-child", f"{tag},{repeat},{steps}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        scaling.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out["scaling"] = scaling
+    return out
+
+
+#: glibc settings that keep freed memory in the heap instead of returning each large tensor
+#: to the kernel (mmap/munmap per tensor means page faults on every step of a large cell)
+HEAP_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+
+
+def scaling(tag: str = "cu_emt") -> dict:
+    """Time and peak memory per MD step for ~100, ~1,000 and ~10,000 atoms, with glibc's
+    default allocator settings and with :data:`HEAP_ENV`."""
+    rows = []
+    for label, extra in (("default malloc", {}), ("heap malloc", HEAP_ENV)):
+        for repeat, steps in ((3, 20), (6, 5), (14, 2)):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--scaling-child", f"{tag},{repeat},{steps}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, **extra},
+            )
+            rows.append({"allocator": label, **json.loads(proc.stdout.strip().splitlines()[-1])})
+    return {"scaling": rows}
+
+
+def threads() -> dict:
+    """MD steps per second of the CHGNet specialist and of CHGNet on 1 and 2 threads."""
+    import torch
+
+    from molfit.atomistic import load_calculator, make_oracle
+    from molfit.materials import bulk, rattle, supercell
+
+    cell = rattle(supercell(bulk("Cu", "fcc", a=3.60, cubic=True), 3), 0.02, seed=0)
+    out = {"md_atoms": len(cell), "rows": []}
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        out["rows"].append(
+            {
+                "threads": n,
+                "model_steps_per_second": _steps_per_second(
+                    cell, load_calculator(OUT / "cu_chgnet_schnet"), 50
+                ),
+                "chgnet_steps_per_second": _steps_per_second(cell, make_oracle("chgnet"), 10),
+            }
+        )
+    return out
+
+
+def chgnet_data(tag: str = "cu_chgnet") -> dict:
+    """The EMT benchmark's cells (same split), relabelled by CHGNet: energy, forces, stress."""
+    from molfit.atomistic import label, read_frames
+
+    t0 = time.perf_counter()
+    out = {"oracle": "chgnet", "sizes": {}, "skipped": 0}
+    for part in ("train", "valid", "test"):
+        result = label(
+            OUT / f"cu_emt_{part}.extxyz",
+            OUT / f"{tag}_{part}.extxyz",
+            oracle="chgnet",
+            progress=False,
+        )
+        out["sizes"][part] = len(read_frames(OUT / f"{tag}_{part}.extxyz"))
+        out["skipped"] += len(result.issues)
+    out["seconds"] = time.perf_counter() - t0
+    out["seconds_per_label"] = out["seconds"] / sum(out["sizes"].values())
+    return out
+
+
+def chgnet(epochs: int = 30, md_steps: int = 1000) -> dict:
+    """Universal teacher: CHGNet relabels the cells; a specialist learns them; properties and
+    MD speed of both."""
+    tag = "cu_chgnet"
+    out = {}
+    for part, fn in (
+        ("data", lambda: chgnet_data(tag)),
+        ("train", lambda: train(tag, epochs)),
+        ("speed", lambda: speed(tag, "chgnet")),
+        ("properties", lambda: properties(tag, "chgnet", md_steps)),
+    ):
+        path = OUT / f"chgnet_{part}.json"
+        if not path.exists():
+            t0 = time.perf_counter()
+            path.write_text(json.dumps(fn(), indent=1))
+            print(f"chgnet {part}: {time.perf_counter() - t0:.0f} s", flush=True)
+        out[part] = json.loads(path.read_text())
+    return out
+
+
+def alloy(epochs: int = 30, md_steps: int = 1000) -> dict:
+    """The EMT case on Cu3Au: ordered L1_2 and random 25 % Au cells; properties of L1_2."""
+    tag = "cuau_emt"
+    out = {}
+    for part, fn in (
+        ("data", lambda: make_data("emt", tag, system="cuau")),
+        ("train", lambda: train(tag, epochs)),
+        ("properties", lambda: properties(tag, "emt", md_steps, system="cuau")),
+    ):
+        path = OUT / f"cuau_{part}.json"
+        if not path.exists():
+            t0 = time.perf_counter()
+            path.write_text(json.dumps(fn(), indent=1))
+            print(f"cuau {part}: {time.perf_counter() - t0:.0f} s", flush=True)
+        out[part] = json.loads(path.read_text())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parts", default="data,train,properties,speed")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--md-steps", type=int, default=1000)
+    parser.add_argument("--scaling-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scaling_child:
+        tag, repeat, steps = args.scaling_child.split(",")
+        _scaling_child(tag, int(repeat), int(steps))
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    meta = OUT / "machine.json"
+    if not meta.exists():
+        meta.write_text(json.dumps({"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d"),
+                                    "python": sys.version.split()[0]}))  # fmt: skip
+    jobs = {"data": make_data, "train": lambda: train(epochs=args.epochs),
+            "properties": lambda: properties(md_steps=args.md_steps), "speed": speed,
+            "scaling": scaling, "threads": threads,
+            "alloy": lambda: alloy(args.epochs, args.md_steps),
+            "chgnet": lambda: chgnet(args.epochs, args.md_steps)}  # fmt: skip
+    for part in args.parts.split(","):
+        path = OUT / f"{part}.json"
+        if path.exists():
+            print(f"{part}: done before ({path})")
+            continue
+        t0 = time.perf_counter()
+        result = jobs[part]()
+        path.write_text(json.dumps(result, indent=1))
+        print(f"{part}: {time.perf_counter() - t0:.0f} s -> {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
