@@ -13,6 +13,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help text: rich's help renderer costs ~0.2 s of imports on every `--help`
+    rich_markup_mode=None,
 )
 
 #: set by ``molfit --debug``: unexpected errors then show their traceback
