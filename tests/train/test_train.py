@@ -154,3 +154,16 @@ def test_ddp_on_two_cpu_processes_with_gloo() -> None:
     fresh = DMPNN(FEAT.atom_dim, FEAT.bond_dim, n_tasks=2, hidden=16, dropout=0.1)
     trained = module.model.message_passing.W_i.weight
     assert not torch.equal(fresh.message_passing.W_i.weight, trained)
+
+
+def test_progress_bar_goes_to_stderr_not_stdout(capsys) -> None:
+    graphs, y = _data()
+    seed_everything(0)
+    net = DMPNN(FEAT.atom_dim, FEAT.bond_dim, n_tasks=2, hidden=8)
+    module = PredictorModule(net, n_tasks=2, target_mean=y.mean(0), target_std=y.std(0))
+    train = make_loader(graphs[:15], collate_graphs, y[:15], batch_size=5)
+    val = make_loader(graphs[15:], collate_graphs, y[15:], batch_size=5)
+    make_trainer(max_epochs=2, progress_bar=True).fit(module, train, val)
+    out, err = capsys.readouterr()
+    assert "Epoch" in err and "it/s" in err
+    assert "Epoch" not in out and "it/s" not in out

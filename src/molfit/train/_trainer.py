@@ -106,6 +106,33 @@ class BestWeights(Callback):
         self.best_epoch = state_dict["best_epoch"]
 
 
+class StderrProgressBar(TQDMProgressBar):
+    """Lightning's tqdm progress bar on stderr (Lightning writes to stdout, which mixes the bar
+    into output a user pipes to a file: ``molfit train ... > log.txt``)."""
+
+    def _on_stderr(self, make: Any) -> Any:
+        import contextlib
+        import sys
+
+        with contextlib.redirect_stdout(sys.stderr):  # Lightning passes file=sys.stdout
+            return make()
+
+    def init_sanity_tqdm(self) -> Any:
+        return self._on_stderr(super().init_sanity_tqdm)
+
+    def init_train_tqdm(self) -> Any:
+        return self._on_stderr(super().init_train_tqdm)
+
+    def init_predict_tqdm(self) -> Any:
+        return self._on_stderr(super().init_predict_tqdm)
+
+    def init_validation_tqdm(self) -> Any:
+        return self._on_stderr(super().init_validation_tqdm)
+
+    def init_test_tqdm(self) -> Any:
+        return self._on_stderr(super().init_test_tqdm)
+
+
 def make_trainer(
     *,
     max_epochs: int = 50,
@@ -147,7 +174,7 @@ def make_trainer(
     if patience is not None:
         callbacks.append(EarlyStopping(monitor=monitor, patience=patience, mode="min"))
     if progress_bar:
-        callbacks.append(TQDMProgressBar(leave=False))
+        callbacks.append(StderrProgressBar(leave=False))
     callbacks.extend(extra_callbacks or [])
     logger: Any = False
     if log_dir is not None:
