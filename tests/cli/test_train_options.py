@@ -92,7 +92,8 @@ def test_bf16_on_a_cpu_without_bf16_warns(table, monkeypatch, capsys) -> None:
     folder, path, _ = table
     monkeypatch.setattr(common, "cpu_has_bf16", lambda *a: False)
     args = ["train", path, "-t", "logBB", "--model", "dmpnn", "--epochs", "1", "--param",
-            "hidden=16", "--precision", "bf16-mixed", "--no-progress", "-o", folder / "bf16"]  # fmt: skip
+            "hidden=16", "--precision", "bf16-mixed", "--no-progress",
+            "-o", folder / "bf16"]  # fmt: skip
     code, _, err = run(args, monkeypatch, capsys)
     assert code == 0, err
     assert "bfloat16 instructions" in err and "emulated" in err
