@@ -40,7 +40,7 @@ def screen_command(
     lowest: Annotated[bool, typer.Option("--lowest", help="Rank the lowest scores first.")] = False,
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="Library rows per part.", min=1)
-    ] = 10_000,
+    ] = 2_000,
     workers: Annotated[
         int, typer.Option("--workers", help="Processes predicting chunks.", min=1)
     ] = 1,

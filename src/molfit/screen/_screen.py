@@ -274,7 +274,7 @@ def screen(
     library: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     *,
-    chunk_size: int = 10_000,
+    chunk_size: int = 2_000,
     top: int = 100,
     diverse: bool = False,
     filters: Sequence[str] | str | None = None,
