@@ -108,3 +108,14 @@ def test_data_show_moses(monkeypatch, capsys):
     assert code == 0, stderr
     assert "1,584,663 molecules" in stdout
     assert moses_slice(1)[0] in stdout
+
+
+def test_a_library_with_no_valid_molecule_says_so(run_dir, tmp_path, monkeypatch, capsys):
+    lib = tmp_path / "junk.smi"
+    lib.write_text("C1CC\nnot-a-molecule\n\n")
+    code, stdout, stderr = run(
+        ["screen", run_dir, lib, "-o", tmp_path / "o", "--no-progress"], monkeypatch, capsys
+    )
+    assert code == 0 and "screened 3 rows, 0 predicted" in stdout
+    assert "no row of" in stderr and "row 3: empty line" in stderr
+    assert "Traceback" not in stderr

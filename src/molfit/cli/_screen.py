@@ -86,6 +86,8 @@ def screen_command(
     for name, n in summary.n_flagged.items():
         typer.echo(f"{n} row(s) flagged by {name}")
     typer.echo(f"top {summary.n_top} by {summary.score_column or 'score'} -> {summary.top}")
+    if summary.n_rows and not summary.n_predicted:
+        warn(f"no row of {library} could be predicted (see the error column)")
     for message in summary.errors[:10]:
         warn(message)
     if summary.n_failed > min(len(summary.errors), 10):
