@@ -50,6 +50,13 @@ def screen_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="A Dask LocalCluster of --workers processes.")
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
 ) -> None:
     """Predict every library row into Parquet parts, then summary.json and top.csv."""
     from molfit.errors import InputError
@@ -69,6 +76,8 @@ def screen_command(
             smiles_column=smiles_column,
             lowest=lowest,
             progress=progress,
+            dask=dask,
+            scheduler=scheduler,
         )
     except InputError as exc:
         if (out / "summary.json").is_file() and "truncated" in str(exc):

@@ -283,6 +283,8 @@ def screen(
     smiles_column: str | None = None,
     lowest: bool = False,
     progress: bool = True,
+    dask: bool = False,
+    scheduler: str | None = None,
     _stop_after_parts: int | None = None,
 ) -> ScreenSummary:
     """Screen ``library`` with the saved run ``run_dir``; write parts, ``summary.json`` and
@@ -308,6 +310,11 @@ def screen(
         smiles_column: the SMILES column of a table (default: detected).
         lowest: rank the lowest scores first (e.g. a predicted energy or toxicity).
         progress: progress bar (molecules/s) on stderr.
+        dask: run the chunks on a new ``dask.distributed`` LocalCluster of ``workers``
+            single-threaded processes on 127.0.0.1 (``pip install 'molfit[dask]'``).
+        scheduler: run them on the Dask cluster at this address (``tcp://HOST:PORT``); its
+            workers must see ``run_dir`` at the same path and load the model once each.
+            Either way the parts equal a local run's.
 
     Returns:
         A :class:`ScreenSummary` (also written to ``summary.json``).
@@ -367,7 +374,7 @@ def screen(
         except InputError as exc:
             state["input_error"] = exc
 
-    worker = ChunkScreener(str(run_dir), names, units, model=model)
+    worker = ChunkScreener(str(Path(run_dir).resolve()), names, units, model=model)
     total = _total_rows(resolved)
     bar = tqdm(
         total=total,
@@ -381,9 +388,11 @@ def screen(
         leave=False,
     )
     backend = "processes" if workers > 1 else "serial"
+    if dask or scheduler is not None:
+        backend = "dask"
     parts = done
     try:
-        with Executor(backend, n_workers=workers, chunk_size=1) as executor:
+        with Executor(backend, n_workers=workers, chunk_size=1, address=scheduler) as executor:
             for results in executor.imap(worker, pending(), chunk_size=1):
                 for index, frame in results:
                     if dedupe:
