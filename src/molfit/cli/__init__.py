@@ -25,6 +25,7 @@ from molfit.cli import (  # noqa: F401
     _predict,
     _primer,
     _properties,
+    _screen,
     _split,
     _train,
 )

@@ -9,6 +9,7 @@ Units follow docs/design.md: positions Å, energies eV, dipoles Debye, polarizab
 
 from molfit.data._cache import cache_dir
 from molfit.data._dataset import Dataset, DatasetInfo, TargetInfo, Task
+from molfit.data._datasets import moses_file
 from molfit.data._qm9 import ATOMREF_HARTREE
 from molfit.data._readers import (
     find_smiles_column,
@@ -35,6 +36,7 @@ __all__ = [
     "info",
     "list_datasets",
     "load",
+    "moses_file",
     "read",
     "read_input_table",
     "read_structures",

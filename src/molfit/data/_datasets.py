@@ -325,3 +325,51 @@ def load_polarizability() -> Dataset:
         }
     )
     return Dataset(POLARIZABILITY_INFO, frame, ["polarizability"], task="regression")
+
+
+# --- MOSES (issue 14: a screening library) -------------------------------------------------------
+
+MOSES_INFO = DatasetInfo(
+    name="moses",
+    title="MOSES: 1,584,663 drug-like ZINC molecules (training set), unlabelled",
+    source="molsets: moses/dataset/data/train.csv.gz",
+    package="molsets",
+    license="MIT (molsets)",
+    citation=(
+        "Polykovskiy et al., Front. Pharmacol. 11, 565644 (2020), "
+        "doi:10.3389/fphar.2020.565644; https://github.com/molecularsets/moses"
+    ),
+    n_molecules=1_584_663,
+    task="regression",
+    targets={},
+    description=(
+        "Unlabelled: a library to screen (`molfit screen RUN moses`), not to train on. Filtered "
+        "ZINC Clean Leads (MW 250-350 Da, no charged atoms, C/N/S/O/F/Cl/Br/H only). Column: "
+        "smiles."
+    ),
+    install="pip install --no-deps molsets",
+)
+
+
+def moses_file() -> Path:
+    """Path of the gzipped MOSES training set inside the installed ``molsets`` distribution
+    (a CSV with one ``SMILES`` column), found without importing the package.
+
+    Raises:
+        DatasetNotAvailableError: ``molsets`` is not installed (the message gives the command).
+    """
+    return package_file(
+        "molsets",
+        "moses/dataset/data/train.csv.gz",
+        dataset="moses",
+        install=MOSES_INFO.install,
+    )
+
+
+def load_moses(nrows: int | None = None) -> Dataset:
+    """MOSES (1,584,663 SMILES, no labels), or its first ``nrows`` molecules."""
+    raw = pd.read_csv(moses_file(), nrows=nrows, dtype=str, keep_default_na=False)
+    if "SMILES" not in raw.columns:
+        raise InputError(f"{moses_file()}: no SMILES column; found {list(raw.columns)}")
+    frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip()})
+    return Dataset(MOSES_INFO, frame, [], task="regression")

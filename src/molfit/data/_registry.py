@@ -22,6 +22,7 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[..., Dataset]]] = {
         _qm9.load_qm9,
     ),
     "polarizability": (_datasets.POLARIZABILITY_INFO, _datasets.load_polarizability),
+    "moses": (_datasets.MOSES_INFO, _datasets.load_moses),
 }
 
 
