@@ -151,7 +151,8 @@ def suggest(
         pool: candidate SMILES.
         strategy: ``max-std``, ``ei``, ``ucb``, ``diverse`` (or ``random``, the baseline).
         best: best label so far (target units; needed by ``ei``).
-        train_smiles: the labelled molecules, for novelty (default: none known).
+        train_smiles: the labelled molecules, for novelty (default: the training fingerprints
+            of a calibrated run's applicability domain, else none known).
 
     Returns:
         One row per pick, best first: ``rank, pool_index, smiles, prediction, std, score,
@@ -165,6 +166,9 @@ def suggest(
     mean, std = mean_std(model, pool)
     bits = AD_FINGERPRINT(pool)
     train_bits = AD_FINGERPRINT(list(train_smiles)) if train_smiles else None
+    domain = getattr(model, "domain_", None)
+    if train_bits is None and domain is not None and hasattr(domain, "bits_"):
+        train_bits = domain.bits_
     if strategy == "random":
         score = np.random.default_rng(seed).random(len(pool))
     else:

@@ -125,10 +125,12 @@ class SplitComparison:
     def signal_summary(self) -> dict[str, float]:
         """Mean over seeds of each error signal's rank correlation, and disagreement in vs out of
         the applicability domain (target units)."""
-        out = {
-            f"spearman_{k}": float(np.nanmean([s[k] for s in self.signals]))
-            for k in ("disagreement", "own_std")
-        }
+        out: dict[str, float] = {}
+        for k in ("disagreement", "own_std"):
+            vals = np.array([s[k] for s in self.signals], dtype=np.float64)
+            out[f"spearman_{k}"] = (
+                float(vals[np.isfinite(vals)].mean()) if np.isfinite(vals).any() else float("nan")
+            )
         flags = np.array([m["in_domain"] for m in self.molecules], bool)
         dis = np.array([m["disagreement"] for m in self.molecules], float)
         sim = np.array([m["similarity"] for m in self.molecules], float)
