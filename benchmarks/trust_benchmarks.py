@@ -134,12 +134,120 @@ def compare_piece(work: Path) -> dict:
     return comparison_json(c)
 
 
+def _f(v, d=3) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}f}"
+
+
+def tables(out: Path) -> str:
+    """Markdown tables of the finished pieces."""
+    lines = [
+        "Shift benchmarks (ExtraTrees 100 trees in CalibratedModel, 90 % intervals):",
+        "",
+        "| benchmark | test | n in / out of domain | RMSE in / out | coverage in / out "
+        "| large errors flagged | flagged fraction |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("shift-b3db-weight", "shift-b3db-elements", "shift-qm9-size"):
+        f = out / f"{name}.json"
+        if not f.exists():
+            continue
+        d = json.loads(f.read_text())
+        for t in ("in_distribution_test", "shifted_test"):
+            r = d[t]
+            lines.append(
+                f"| {name[6:]} | {t.split('_')[0]} | {r['n_in']} / {r['n_out']} | "
+                f"{_f(r['rmse_in'])} / {_f(r['rmse_out'])} | {_f(r['coverage_in'], 2)} / "
+                f"{_f(r['coverage_out'], 2)} | {_f(r['large_errors_flagged'], 2)} | "
+                f"{_f(r['flagged_fraction'], 2)} |"
+            )
+    lines += [
+        "",
+        "Split vs Mondrian conformal (90 %) per similarity-to-train bin "
+        "(bins: < 0.3, 0.3–0.5, ≥ 0.5), shifted test set:",
+        "",
+        "| benchmark | bin | n test | n calib | split coverage | Mondrian coverage |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("shift-b3db-weight", "shift-b3db-elements", "shift-qm9-size"):
+        f = out / f"{name}.json"
+        if not f.exists():
+            continue
+        d = json.loads(f.read_text())
+        for b, r in d["conformal_per_similarity_bin"]["shifted_test"].items():
+            lines.append(
+                f"| {name[6:]} | {b} | {r['n']} | {r['n_cal']} | {_f(r['split'], 2)} | "
+                f"{_f(r['mondrian'], 2)} |"
+            )
+    lines += [
+        "",
+        "Active learning, start 50, batch 10, 20 rounds (250 labels), 5 seeds, "
+        "ExtraTrees 100 trees:",
+        "",
+        "| data | strategy | final RMSE strategy / random | labels to reach random's final "
+        "RMSE (fraction) | top-1 % found strategy / random (of) |",
+        "|---|---|---|---|---|",
+    ]
+    for data in ("freesolv", "b3db"):
+        for strat in ("max-std", "ucb"):
+            f = out / f"active-{data}-{strat}.json"
+            if not f.exists():
+                continue
+            d = json.loads(f.read_text())
+            s = d["summary"]
+            frac = s["label_fraction_vs_random"]
+            lines.append(
+                f"| {data} | {strat} | {_f(s[f'rmse_final_{strat}'])} / "
+                f"{_f(s['rmse_final_random'])} | "
+                f"{s['labels_to_reach_random_final_rmse'] or 'not reached'}"
+                f"{f' ({frac:.0%})' if frac else ''} | {_f(s[f'top_found_final_{strat}'], 1)} / "
+                f"{_f(s['top_found_final_random'], 1)} (of {d['n_top'][0]}) |"
+            )
+    f = out / "compare-freesolv.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        splits = list(d["splits"])
+        lines += [
+            "",
+            "FreeSolv model comparison, 5 seeds, RMSE (eV) mean [95 % CI], * = equally good:",
+            "",
+            "| model | " + " | ".join(splits) + " |",
+            "|---|" + "---|" * len(splits),
+        ]
+        for m in d["models"]:
+            cells = []
+            for sp in splits:
+                r = d["splits"][sp]["models"][m]
+                cells.append(
+                    f"{r['rmse']:.3f} [{r['rmse_lo']:.3f}, {r['rmse_hi']:.3f}]"
+                    f"{' *' if r['equally_good'] else ''}"
+                )
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "| split | Spearman(disagreement, abs error) | Spearman(own std, abs error) "
+            "| disagreement in / out of domain (eV) | n out of domain |",
+            "|---|---|---|---|---|",
+        ]
+        for sp in splits:
+            g = d["splits"][sp]["signals"]
+            lines.append(
+                f"| {sp} | {_f(g['spearman_disagreement'])} | {_f(g['spearman_own_std'])}"
+                f" | {_f(g['disagreement_in_domain'], 4)} / "
+                f"{_f(g['disagreement_out_of_domain'], 4)} | {g['n_out_of_domain']} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="benchmarks/out/trust")
     ap.add_argument("--only", default=None, help="comma-separated piece names")
+    ap.add_argument("--table", action="store_true", help="print the RESULTS.md tables and exit")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.table:
+        print(tables(out))
+        return
     out.mkdir(parents=True, exist_ok=True)
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next(
