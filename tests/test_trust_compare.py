@@ -93,6 +93,9 @@ def test_compare_resumes_from_work_dir(tmp_path) -> None:
         ds.smiles[:120], ds.y[:120], models, seeds=2, splits=("random",), work_dir=tmp_path
     )
     assert len(list(tmp_path.glob("*.npz"))) == 4
+    # ridge has no std: the error signals are ranked against the forest, whichever is best
+    assert first.splits["random"].reference == "a"
+    assert np.isfinite(first.splits["random"].signal_summary()["spearman_own_std"])
     lines: list[str] = []
     again = compare_models(
         ds.smiles[:120],

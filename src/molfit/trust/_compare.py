@@ -95,11 +95,12 @@ class SplitComparison:
         scores: ``{model: {metric: [value per seed]}}`` (rmse, mae in target units; r2).
         equally_good: models not significantly worse than the best in RMSE.
         p_values: paired-test p-value of each model's RMSE against the best model's.
-        signals: per seed, rank correlation with the best model's absolute error of the equally
-            good models' disagreement (``disagreement``) and of the best model's own std
-            (``own_std``; ``nan`` when it has none).
-        molecules: per test molecule of every seed: smiles, seed, y, the best model's prediction,
-            its own std, the disagreement, similarity to train and the domain flag.
+        signals: per seed, rank correlation with the reference model's absolute error of the
+            equally good models' disagreement (``disagreement``) and of the reference model's
+            own std (``own_std``; ``nan`` when no model has one).
+        molecules: per test molecule of every seed: smiles, seed, y, the reference model's
+            prediction, its own std, the disagreement, similarity to train and the domain flag.
+        reference: the best model that has a std of its own (the best model if none has).
     """
 
     method: str
@@ -108,6 +109,7 @@ class SplitComparison:
     p_values: dict[str, float]
     signals: list[dict[str, float]]
     molecules: list[dict[str, Any]] = field(repr=False)
+    reference: str = ""
 
     def summary(self) -> dict[str, dict[str, float | bool]]:
         """``{model: {rmse, rmse_lo, rmse_hi, mae, r2, p_vs_best, equally_good}}``."""
@@ -286,11 +288,14 @@ def compare_models(
             else good
             + [k for k in sorted(specs, key=lambda k: np.mean(rmse[k])) if k not in good][:1]
         )
+        # the error both signals are ranked against: the best model that has a std of its own
+        ranked = good + [k for k in sorted(specs, key=lambda k: np.mean(rmse[k])) if k not in good]
+        reference = next((k for k in ranked if preds[k][0][1] is not None), best)
         signals, molecules = [], []
         for s, (seed, (train, test)) in enumerate(zip(seed_list, parts, strict=True)):
             stack = np.stack([preds[k][s][0] for k in committee])
             dis = stack.std(axis=0)
-            best_mean, best_std = preds[best][s]
+            best_mean, best_std = preds[reference][s]
             abs_err = np.abs(best_mean - y[test])
             signals.append(
                 {
@@ -316,7 +321,7 @@ def compare_models(
                         "in_domain": bool(domain[j]),
                     }
                 )
-        out[method] = SplitComparison(method, scores, good, p_values, signals, molecules)
+        out[method] = SplitComparison(method, scores, good, p_values, signals, molecules, reference)
     return Comparison(target, unit, list(specs), seed_list, out)
 
 
@@ -338,6 +343,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "splits": {
             m: {
                 "equally_good": c.equally_good,
+                "reference": c.reference,
                 "models": c.summary(),
                 "signals": c.signal_summary(),
             }

@@ -130,6 +130,10 @@ def write_comparison_report(
         )
         sig = c.signal_summary()
         parts.append("<h3>Is disagreement a better error signal than the model's own σ?</h3>")
+        parts.append(
+            f"<p>Spearman correlations with the absolute error of "
+            f"{html.escape(c.reference)}, the best model with a σ of its own.</p>"
+        )
         parts.append(_table(["signal", "value"], [[k, v] for k, v in sig.items()]))
         top = sorted(c.molecules, key=lambda r: -r["disagreement"])[:n_molecules]
         parts.append("<h3>Molecules the equally good models disagree on most</h3>")
