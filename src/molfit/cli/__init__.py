@@ -16,7 +16,9 @@ import warnings
 
 # Importing a verb module registers its command(s) on the shared app.
 from molfit.cli import (  # noqa: F401
+    _active,
     _atomistic,
+    _compare,
     _crystal,
     _data,
     _evaluate,

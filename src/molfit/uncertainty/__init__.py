@@ -7,7 +7,11 @@ from molfit.uncertainty._conformal import (
     ProbabilityCalibrator,
     conformal_quantile,
     cv_plus_interval,
+    jackknife_plus_interval,
+    mondrian_interval,
+    mondrian_quantiles,
     prediction_sets,
+    similarity_bins,
 )
 from molfit.uncertainty._domain import (
     AD_FINGERPRINT,
@@ -22,6 +26,10 @@ __all__ = [
     "ProbabilityCalibrator",
     "conformal_quantile",
     "cv_plus_interval",
+    "jackknife_plus_interval",
+    "mondrian_interval",
+    "mondrian_quantiles",
     "nearest_neighbour_similarity",
     "prediction_sets",
+    "similarity_bins",
 ]
