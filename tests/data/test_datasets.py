@@ -64,9 +64,13 @@ def test_polarizability_100k():
 
 def test_registry_describes_every_dataset():
     names = [d.name for d in list_datasets()]
-    assert names == ["b3db", "b3db-regression", "freesolv", "solubility", "qm9", "polarizability"]
+    assert names == [
+        "b3db", "b3db-regression", "freesolv", "solubility", "qm9", "polarizability", "moses",
+    ]  # fmt: skip
     for d in list_datasets():
-        assert d.license and d.citation and d.source and d.targets
+        assert d.license and d.citation and d.source
+        # every dataset is labelled except MOSES, the unlabelled screening library
+        assert bool(d.targets) == (d.name != "moses")
     assert info("qm9").targets["U0"].unit == "eV"
     with pytest.raises(InputError, match=r"unknown dataset 'tox21'.*b3db"):
         load("tox21")
