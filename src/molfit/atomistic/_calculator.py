@@ -77,6 +77,24 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
         self.n_neighbor_builds = 0
         self._pairs: dict[str, Any] | None = None
 
+    def check_numbers(self, numbers: Any) -> None:
+        """Refuse atomic numbers absent from the training data (when ``check_elements``).
+
+        Raises:
+            InputError: naming the unseen elements.
+        """
+        if not (self.check_elements and self.elements):
+            return
+        unseen = sorted(set(int(z) for z in numbers) - self.elements)
+        if unseen:
+            from ase.data import chemical_symbols
+
+            names = ", ".join(chemical_symbols[z] for z in unseen)
+            raise InputError(
+                f"element(s) {names} never occur in this potential's training data; its "
+                "energies and forces would be meaningless"
+            )
+
     def check_state(self, atoms: Any, tol: float = 1e-15) -> list[str]:
         """What changed since the last calculation (exact comparison of numbers, positions,
         cell and periodicity: the only inputs of the potential; cheaper than ASE's generic
@@ -162,16 +180,7 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
             atoms, properties, all_changes if system_changes is None else system_changes
         )
         atoms = self.atoms
-        if self.check_elements and self.elements:
-            unseen = sorted(set(int(z) for z in atoms.numbers) - self.elements)
-            if unseen:
-                from ase.data import chemical_symbols
-
-                names = ", ".join(chemical_symbols[z] for z in unseen)
-                raise InputError(
-                    f"element(s) {names} never occur in this potential's training data; its "
-                    "energies and forces would be meaningless"
-                )
+        self.check_numbers(atoms.numbers)
         # stress costs a second derivative path: only when asked (NPT, cell relaxation)
         periodic = bool(np.all(atoms.pbc)) and atoms.cell.rank == 3 and "stress" in properties
         batch = self._batch(atoms)

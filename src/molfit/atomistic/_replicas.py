@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from molfit.atomistic._calculator import Calculator
-from molfit.atomistic._md import summarize
+from molfit.atomistic._md import _check_same_run, summarize
 from molfit.atomistic._trajectory import FrameWriter, read_frames, repair, truncate_frames
 from molfit.errors import InputError
 
@@ -228,16 +228,7 @@ def run_replicas(
     for k, atoms in enumerate(starts[1:], start=2):
         if len(atoms) != len(first) or (atoms.numbers != first.numbers).any():
             raise InputError(f"start frame {k} has other atoms than frame 1; replicas must match")
-    if calculator.check_elements and calculator.elements:
-        unseen = sorted(set(int(z) for z in first.numbers) - calculator.elements)
-        if unseen:
-            from ase.data import chemical_symbols
-
-            names = ", ".join(chemical_symbols[z] for z in unseen)
-            raise InputError(
-                f"element(s) {names} never occur in this potential's training data; its "
-                "energies and forces would be meaningless"
-            )
+    calculator.check_numbers(first.numbers)
     out = Path(out)
     settings = {"ensemble": ensemble, "temperature_K": float(temperature), "every": every,
                 "dt_fs": float(dt), "seed": seed, "n_replicas": n_replicas}  # fmt: skip
@@ -249,18 +240,7 @@ def run_replicas(
                 f"{out} holds frames of a single-replica run (no 'n_replicas' in its frames); "
                 "choose another --out"
             )
-        for key, value in settings.items():
-            old = last.info.get(key)
-            same = old is None or (
-                np.isclose(float(old), value) if isinstance(value, float) else old == value
-            )
-            if not same:
-                raise InputError(
-                    f"{out} holds frames of another run ({key}={old!r}, now {value!r}); give "
-                    "the same settings to resume it, or another --out"
-                )
-        if len(last) != len(first) or (last.numbers != first.numbers).any():
-            raise InputError(f"{out} holds frames of another structure; choose another --out")
+        _check_same_run(out, last, settings, first)
     n_done = n_stored // n_replicas
     if n_stored:
         truncate_frames(out, n_done * n_replicas)  # a partly written group of frames goes
