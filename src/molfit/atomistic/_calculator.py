@@ -25,6 +25,50 @@ def _ase_calculator_base() -> type:
     return AseCalculator
 
 
+class VerletPairs:
+    """Pair indices and lattice shifts within ``cutoff + skin`` Å, reused until an atom has moved
+    more than ``skin / 2`` or the ``key`` (numbers, cell, pbc...) changed; ``skin=0`` rebuilds at
+    every call. Only the indices are cached: callers recompute the pair vectors from the
+    positions, so results equal those of a fresh list. ``n_builds`` counts the rebuilds."""
+
+    def __init__(self, cutoff: float, skin: float) -> None:
+        self.cutoff, self.skin = float(cutoff), float(skin)
+        self.n_builds = 0
+        self._cached: tuple[np.ndarray, tuple[np.ndarray, ...], tuple[Any, Any, Any]] | None = None
+
+    def get(self, positions: Any, *, cell: Any = None, pbc: Any = None, batch: Any = None,
+            key: tuple[Any, ...] = ()) -> tuple[Any, Any, Any]:  # fmt: skip
+        """``(i, j, shifts)`` for ``positions`` ``(n_atoms, 3)`` Å (``batch``: structure of each
+        atom; ``cell``/``pbc`` as :func:`molfit.structures.neighbor_list`)."""
+        import torch
+
+        from molfit.structures import neighbor_list
+
+        positions = np.array(positions, dtype=np.float64)  # a copy: the reference positions
+        key = tuple(np.array(k) for k in key)
+        if self._cached is not None and self.skin > 0:
+            ref, old_key, pairs = self._cached
+            same = len(old_key) == len(key) and all(
+                a.shape == b.shape and np.array_equal(a, b)
+                for a, b in zip(old_key, key, strict=True)
+            )
+            if same and ref.shape == positions.shape:
+                moved = np.sqrt(((positions - ref) ** 2).sum(axis=1)).max(initial=0.0)
+                if moved <= 0.5 * self.skin:
+                    return pairs
+        with torch.no_grad():
+            nl = neighbor_list(
+                torch.from_numpy(positions),
+                self.cutoff + self.skin,
+                cell=None if cell is None else torch.as_tensor(cell, dtype=torch.float64),
+                pbc=None if pbc is None else torch.as_tensor(pbc),
+                batch=batch,
+            )
+        self._cached = (positions, key, (nl.i, nl.j, nl.shifts))
+        self.n_builds += 1
+        return nl.i, nl.j, nl.shifts
+
+
 class Calculator(_ase_calculator_base()):  # type: ignore[misc]
     """ASE calculator of a fitted molfit potential.
 
@@ -74,8 +118,12 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
         self.check_elements = check_elements
         self.cutoff = float(self.members[0].cutoff)
         self.skin = float(skin)
-        self.n_neighbor_builds = 0
-        self._pairs: dict[str, Any] | None = None
+        self.pairs = VerletPairs(self.cutoff, self.skin)
+
+    @property
+    def n_neighbor_builds(self) -> int:
+        """How often the pair list was rebuilt."""
+        return self.pairs.n_builds
 
     def check_numbers(self, numbers: Any) -> None:
         """Refuse atomic numbers absent from the training data (when ``check_elements``).
@@ -115,38 +163,6 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
             changes.append("pbc")
         return changes
 
-    def _pair_indices(self, atoms: Any, periodic: bool) -> tuple[Any, Any, Any]:
-        """Pair indices and lattice shifts within ``cutoff + skin``, rebuilt only when needed."""
-        import torch
-
-        from molfit.structures import neighbor_list
-
-        positions = np.asarray(atoms.positions, dtype=np.float64)
-        cell = np.asarray(atoms.cell[:], dtype=np.float64)
-        cached = self._pairs
-        if (
-            cached is not None
-            and self.skin > 0
-            and np.array_equal(cached["numbers"], atoms.numbers)
-            and np.array_equal(cached["cell"], cell)
-            and np.array_equal(cached["pbc"], atoms.pbc)
-        ):
-            moved = np.sqrt(((positions - cached["positions"]) ** 2).sum(axis=1)).max()
-            if moved <= 0.5 * self.skin:
-                return cached["i"], cached["j"], cached["shifts"]
-        with torch.no_grad():
-            nl = neighbor_list(
-                torch.from_numpy(positions),
-                self.cutoff + self.skin,
-                cell=torch.from_numpy(cell) if periodic else None,
-                pbc=torch.as_tensor(np.asarray(atoms.pbc)) if periodic else None,
-            )
-        self._pairs = {"numbers": atoms.numbers.copy(), "cell": cell, "pbc": atoms.pbc.copy(),
-                       "positions": positions.copy(), "i": nl.i, "j": nl.j,
-                       "shifts": nl.shifts}  # fmt: skip
-        self.n_neighbor_builds += 1
-        return nl.i, nl.j, nl.shifts
-
     def _batch(self, atoms: Any) -> Any:
         import torch
 
@@ -154,18 +170,18 @@ class Calculator(_ase_calculator_base()):  # type: ignore[misc]
 
         n = len(atoms)
         periodic = bool(np.any(atoms.pbc))
-        pair_i, pair_j, shifts = self._pair_indices(atoms, periodic)
+        cell = np.asarray(atoms.cell[:], dtype=np.float64) if periodic else None
+        pbc = np.asarray(atoms.pbc) if periodic else None
+        pair_i, pair_j, shifts = self.pairs.get(
+            atoms.positions, cell=cell, pbc=pbc, key=(atoms.numbers, atoms.cell[:], atoms.pbc)
+        )
         return Batch3D(
             numbers=torch.as_tensor(atoms.numbers, dtype=torch.int64),
             positions=torch.as_tensor(atoms.positions, dtype=self.torch_dtype),
             batch=torch.zeros(n, dtype=torch.int64),
             ptr=torch.tensor([0, n], dtype=torch.int64),
-            cell=torch.as_tensor(np.asarray(atoms.cell[:]), dtype=self.torch_dtype)[None]
-            if periodic
-            else None,
-            pbc=torch.as_tensor(np.asarray(atoms.pbc), dtype=torch.bool)[None]
-            if periodic
-            else None,
+            cell=None if cell is None else torch.as_tensor(cell, dtype=self.torch_dtype)[None],
+            pbc=None if pbc is None else torch.as_tensor(pbc, dtype=torch.bool)[None],
             pair_i=pair_i,
             pair_j=pair_j,
             shifts=shifts,

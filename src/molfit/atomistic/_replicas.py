@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from molfit.atomistic._calculator import Calculator
+from molfit.atomistic._calculator import Calculator, VerletPairs
 from molfit.atomistic._md import _check_same_run, summarize
 from molfit.atomistic._trajectory import FrameWriter, read_frames, repair, truncate_frames
 from molfit.errors import InputError
@@ -94,30 +94,7 @@ class BatchedPotential:
         self._numbers_t = torch.as_tensor(np.tile(self.numbers, self.n_replicas))
         self._batch_t = torch.repeat_interleave(torch.arange(self.n_replicas), n)
         self._ptr_t = torch.arange(self.n_replicas + 1, dtype=torch.int64) * n
-        self._pairs: tuple[np.ndarray, Any, Any, Any] | None = None
-        self.n_neighbor_builds = 0
-
-    def _pair_indices(self, flat: np.ndarray) -> tuple[Any, Any, Any]:
-        import torch
-
-        from molfit.structures import neighbor_list
-
-        skin = self.calc.skin
-        if self._pairs is not None and skin > 0:
-            moved = np.sqrt(((flat - self._pairs[0]) ** 2).sum(axis=1)).max()
-            if moved <= 0.5 * skin:
-                return self._pairs[1:]
-        with torch.no_grad():
-            nl = neighbor_list(
-                torch.from_numpy(flat),
-                self.calc.cutoff + skin,
-                cell=None if not self.periodic else torch.from_numpy(self.cell),
-                pbc=None if not self.periodic else torch.from_numpy(self.pbc),
-                batch=self._batch_t,
-            )
-        self._pairs = (flat.copy(), nl.i, nl.j, nl.shifts)
-        self.n_neighbor_builds += 1
-        return nl.i, nl.j, nl.shifts
+        self.pairs = VerletPairs(calculator.cutoff, calculator.skin)
 
     def __call__(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         """Committee-mean ``energy`` ``(N,)`` eV, ``forces`` ``(N, n_atoms, 3)`` eV/Å and their
@@ -127,7 +104,8 @@ class BatchedPotential:
         from molfit.structures import Batch3D
 
         flat = np.ascontiguousarray(positions, dtype=np.float64).reshape(-1, 3)
-        pair_i, pair_j, shifts = self._pair_indices(flat)
+        pair_i, pair_j, shifts = self.pairs.get(flat, cell=self.cell, pbc=self.pbc,
+                                                batch=self._batch_t)  # fmt: skip
         dtype = self.calc.torch_dtype
         cell = pbc = None
         if self.periodic:
