@@ -26,23 +26,10 @@ def test_screen_cli_writes_parts_summary_and_top(run_dir, tmp_path, monkeypatch,
     lib = tmp_path / "lib.smi"
     lib.write_text("\n".join([*moses_slice(200), "C1CC", "CCO", "OCC"]) + "\n")
     out = tmp_path / "hits"
+    args = ["screen", run_dir, lib, "-o", out, "--top", "7", "--diverse", "--filter",
+            "pains,brenk", "--dedupe", "--chunk-size", "64", "--no-progress"]  # fmt: skip
     code, stdout, stderr = run(
-        [
-            "screen",
-            run_dir,
-            lib,
-            "-o",
-            out,
-            "--top",
-            "7",
-            "--diverse",
-            "--filter",
-            "pains,brenk",
-            "--dedupe",
-            "--chunk-size",
-            "64",
-            "--no-progress",
-        ],
+        args,
         monkeypatch,
         capsys,
     )
@@ -59,22 +46,7 @@ def test_screen_cli_writes_parts_summary_and_top(run_dir, tmp_path, monkeypatch,
     assert len(top) == 7 and top["passes_filters"].all()
     # the same command again: nothing left to do, same answer
     code, stdout, _ = run(
-        [
-            "screen",
-            run_dir,
-            lib,
-            "-o",
-            out,
-            "--top",
-            "7",
-            "--diverse",
-            "--filter",
-            "pains,brenk",
-            "--dedupe",
-            "--chunk-size",
-            "64",
-            "--no-progress",
-        ],
+        args,
         monkeypatch,
         capsys,
     )
