@@ -138,3 +138,20 @@ def test_light_modules_do_not_import_torch(module: str) -> None:
     code = f"import sys, {module}; print('torch' in sys.modules, 'lightning' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], f"{module} imports torch or lightning"
+
+
+def test_dmpnn_training_does_not_import_torch_geometric() -> None:
+    """torch_geometric (~2-3 s of CPU to import) is the GCN's alone: a D-MPNN fit never loads it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from molfit.models import get_model\n"
+        "m = get_model('dmpnn', epochs=1, patience=None, val_fraction=0, progress_bar=False,\n"
+        "              hidden=16)\n"
+        "m.fit(['CCO', 'CCN', 'c1ccccc1', 'CC(=O)O'], [0.1, 0.2, 0.3, 0.4])\n"
+        "print('torch_geometric' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False"

@@ -5,8 +5,9 @@ features of an atom and its bonded neighbours with symmetric degree normalisatio
 ``D^{-1/2} (A + I) D^{-1/2}``, then applies a shared linear map. Bond features are not used (a plain
 GCN sees only connectivity); the D-MPNN is the model that reads bonds.
 
-Uses :class:`torch_geometric.nn.GCNConv`, which runs on PyTorch alone (no ``pyg-lib`` or
-``torch-scatter``), directly on the ``edge_index`` of a :class:`molfit.chem.GraphBatch`.
+Uses :class:`torch_geometric.nn.GCNConv` (imported when a GCN is built), which runs on PyTorch
+alone (no ``pyg-lib`` or ``torch-scatter``), directly on the ``edge_index`` of a
+:class:`molfit.chem.GraphBatch`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch_geometric.nn import GCNConv
 
 from molfit.nn._heads import make_head
 from molfit.nn._mpnn import AGGREGATIONS, aggregate
@@ -50,6 +50,10 @@ class GCN(nn.Module):
         super().__init__()
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        # imported here, not at module level: torch_geometric costs ~2-3 s of CPU to import
+        # (its datasets, LLM and explain packages), which every D-MPNN run would pay
+        from torch_geometric.nn import GCNConv
+
         dims = [atom_dim] + [hidden] * n_layers
         # cached=False: every batch is a different graph
         self.convs = nn.ModuleList(GCNConv(a, b) for a, b in itertools.pairwise(dims))
