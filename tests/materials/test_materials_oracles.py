@@ -55,6 +55,36 @@ def test_chgnet_refuses_a_molecule_and_label_reports_it(chgnet, tmp_path: Path):
     assert [i.row for i in result.issues] == [2] and "periodic" in result.issues[0].reason
 
 
+@pytest.fixture(scope="module")
+def sevenn():
+    pytest.importorskip("sevenn")
+    return make_oracle("sevenn")
+
+
+def test_sevenn_gives_energy_forces_and_stress_in_molfit_units(sevenn):
+    cu = bulk("Cu", "fcc", a=3.55, cubic=True)
+    cu.rattle(0.03, seed=2)
+    out = evaluate(sevenn, cu)
+    assert -4.5 < out["energy"] / len(cu) < -3.5  # eV/atom, SevenNet-0's (MPtrj) copper scale
+    assert out["forces"].shape == (4, 3) and np.abs(out["forces"]).max() > 1e-3
+    assert np.abs(out["forces"].sum(axis=0)).max() < 1e-4  # no net force on a periodic cell
+    # stress in eV/Å³, equal to the strain derivative of the energy
+    assert out["stress"][0, 0] == pytest.approx(_strain_derivative(sevenn, cu), rel=0.02)
+
+
+def test_sevenn_refuses_molecules_and_unknown_elements(sevenn, tmp_path: Path):
+    from ase.build import molecule
+    from ase.io import write
+
+    og = bulk("Cu", cubic=True)
+    og[0].symbol = "Og"  # element 118: not in SevenNet-0's training set
+    write(tmp_path / "in.extxyz", [bulk("Cu", cubic=True), molecule("H2O"), og])
+    result = label(tmp_path / "in.extxyz", tmp_path / "out.extxyz", oracle="sevenn", progress=False)
+    assert len(read_frames(tmp_path / "out.extxyz")) == 1
+    assert [i.row for i in result.issues] == [2, 3]
+    assert "periodic" in result.issues[0].reason and "Og" in result.issues[1].reason
+
+
 @pytest.mark.slow
 def test_trained_potential_relaxes_to_emts_lattice_constant(copper_cells):
     from ase.calculators.emt import EMT

@@ -8,6 +8,8 @@ forces (and stress for periodic cells), each as an ASE calculator.
 - ``emt``: ASE's effective-medium theory for fcc metals (Al, Ni, Cu, Pd, Ag, Pt, Au).
 - ``chgnet``: the pretrained universal potential CHGNet (``pip install molfit[universal]``; its
   weights ship inside the wheel, so it runs offline), for periodic cells of elements H..Pu.
+- ``sevenn``: the pretrained universal potential SevenNet-0 (``7net-0``, ``pip install sevenn``;
+  weights inside the wheel, offline), for periodic cells of the 89 elements it was trained on.
 
 Every oracle returns eV and eV/Å (stress eV/Å³). A frame it cannot handle (an SCF that does not
 converge, an element it has no parameters for) raises :class:`OracleError`, which the callers turn
@@ -23,7 +25,7 @@ import numpy as np
 from molfit.errors import InputError, MolfitError
 from molfit.units import HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM
 
-ORACLES = ("xtb", "dft", "emt", "chgnet")
+ORACLES = ("xtb", "dft", "emt", "chgnet", "sevenn")
 EMT_ELEMENTS = frozenset({"H", "C", "N", "O", "Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"})
 CHGNET_MAX_Z = 94  #: CHGNet's training set (Materials Project) covers H..Pu
 
@@ -114,7 +116,8 @@ def make_oracle(name: str, **options: Any) -> Any:
     Options: ``xtb``: ``method`` (``"GFN2-xTB"``), ``charge``, ``multiplicity``,
     ``accuracy``, ``max_iterations``; ``dft``: ``xc``, ``basis``, ``density_fit``, ``charge``,
     ``spin``, ``conv_tol``, ``max_cycle``; ``emt``: none; ``chgnet``: ``use_device``
-    (``"cpu"`` by default), ``model_name`` (a CHGNet checkpoint version shipped in the wheel).
+    (``"cpu"`` by default), ``model_name`` (a CHGNet checkpoint version shipped in the wheel);
+    ``sevenn``: ``model`` (``"7net-0"``, a checkpoint shipped in the wheel), ``device``.
 
     Raises:
         InputError: unknown oracle or option, or the oracle's package is not installed (the
@@ -137,6 +140,8 @@ def make_oracle(name: str, **options: Any) -> Any:
             return EMT()
         if key == "chgnet":
             return _chgnet_calculator(**options)
+        if key == "sevenn":
+            return _sevenn_calculator(**options)
     except ImportError as exc:
         package = {"xtb": "tblite", "dft": "pyscf"}.get(key, key)
         raise InputError(
@@ -165,9 +170,33 @@ def _chgnet_calculator(use_device: str = "cpu", model_name: str | None = None) -
         return CHGNetCalculator(model=model, use_device=use_device, stress_weight=GPa)
 
 
-def check_supported(name: str, atoms: Any) -> None:
+def _sevenn_calculator(model: str = "7net-0", device: str = "cpu") -> Any:
+    """SevenNet's own ASE calculator (energy eV, forces eV/Å, stress eV/Å³ as ASE's), loaded
+    quietly; the elements it knows are its ``type_map`` (atomic numbers)."""
+    import contextlib
+    import io
+    import warnings
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sevenn.calculator import SevenNetCalculator
+
+        return SevenNetCalculator(model, device=device)
+
+
+def check_supported(name: str, atoms: Any, calculator: Any = None) -> None:
     """Raise :class:`OracleError` when oracle ``name`` has no parameters for an element (or,
-    for ``chgnet``, the structure is not a periodic cell)."""
+    for ``chgnet`` and ``sevenn``, the structure is not a periodic cell). ``calculator``: the
+    oracle's calculator, where its element list lives (SevenNet's ``type_map``)."""
+    if name.lower() == "sevenn":
+        if not (atoms.pbc.all() and atoms.cell.rank == 3):
+            raise OracleError("SevenNet labels periodic cells only (this structure has no 3D cell)")
+        known = getattr(calculator, "type_map", None)
+        if known:
+            missing = sorted({s for s, z in zip(atoms.get_chemical_symbols(), atoms.numbers,
+                                                strict=True) if int(z) not in known})  # fmt: skip
+            if missing:
+                raise OracleError(f"SevenNet has no training data for {', '.join(missing)}")
     if name.lower() == "chgnet":
         if not (atoms.pbc.all() and atoms.cell.rank == 3):
             raise OracleError("CHGNet labels periodic cells only (this structure has no 3D cell)")

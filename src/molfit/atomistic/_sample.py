@@ -164,7 +164,7 @@ def label(
         for i in range(first, len(frames)):
             atoms = frames[i]
             try:
-                check_supported(oracle, atoms)
+                check_supported(oracle, atoms, calc)
                 labels = evaluate(calc, atoms)
             except OracleError as exc:
                 result.issues.append(

@@ -13,8 +13,8 @@ from molfit.cli._app import app
 from molfit.cli._common import run_path
 
 _ORACLE_HELP = (
-    "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default), emt (ASE) or chgnet "
-    "(universal potential, periodic cells)."
+    "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default), emt (ASE), chgnet or "
+    "sevenn (universal potentials, periodic cells)."
 )
 
 
