@@ -37,7 +37,8 @@ def properties_command(
     run: Annotated[str, typer.Argument(help="Run or model directory, or an oracle name (emt...).")],
     structure: Annotated[Path, typer.Argument(help="Crystal (CIF, POSCAR or extxyz).")],
     oracle: Annotated[
-        str, typer.Option("--oracle", help="Oracle computed beside it (emt, chgnet, sevenn), or none.")
+        str,
+        typer.Option("--oracle", help="Oracle computed beside it (emt, chgnet, sevenn), or none."),
     ] = "none",
     which: Annotated[str, typer.Option("--which", help=f"Comma-separated from {_WHICH}.")] = _WHICH,
     md_steps: Annotated[int, typer.Option("--md-steps", help="Langevin steps for the RDF.")] = 1000,
