@@ -14,7 +14,7 @@ Configs (``--configs``): ``molfit`` (today's defaults), ``chemprop`` (chemprop 2
 ``benchmarks/.venvs/chemprop``), ``chemprop-mean`` (its CLI with ``--aggregation mean``), and
 ablations of molfit's recipe: ``molfit-mean`` (mean
 aggregation), ``molfit-norm`` (sum / 100, chemprop's CLI default), ``molfit-all`` (no inner
-validation hold-out: every training row trains, the last epoch is kept), ``molfit-all-norm``.
+validation hold-out: every training row trains, the last epoch is kept), ``molfit-all-norm``, ``molfit-meannorm`` (mean and sum/100 side by side).
 Resumable: every finished command is a line in ``benchmarks/out/dmpnn_cli/results.jsonl``;
 a rerun skips it.
 """
@@ -43,6 +43,7 @@ MOLFIT_PARAMS = {
     "molfit": [],
     "molfit-mean": ["--param", "aggregation=mean"],
     "molfit-norm": ["--param", "aggregation=norm"],
+    "molfit-meannorm": ["--param", "aggregation=mean+norm"],
     "molfit-all": ["--param", "val_fraction=0"],
     "molfit-all-norm": ["--param", "val_fraction=0", "--param", "aggregation=norm"],
 }

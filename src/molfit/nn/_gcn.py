@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from molfit.nn._heads import make_head
-from molfit.nn._mpnn import AGGREGATIONS, aggregate
+from molfit.nn._mpnn import AGGREGATIONS, aggregate, pooled_width
 
 
 class GCN(nn.Module):
@@ -31,7 +31,7 @@ class GCN(nn.Module):
         hidden: width of every graph convolution (the primer: 64).
         n_layers: number of graph convolutions (the primer: 2).
         dropout: dropout after each convolution.
-        aggregation: ``"mean"`` (the primer's ``global_mean_pool``), ``"sum"`` or ``"norm"``.
+        aggregation: ``"mean"`` (the primer's ``global_mean_pool``), ``"sum"``, ``"norm"`` or ``"mean+norm"``.
         ffn_layers: linear layers in the head (1 = the primer's linear head).
         mean_variance: predict ``(mean, variance)`` per task (output ``(n, n_tasks, 2)``).
     """
@@ -60,7 +60,11 @@ class GCN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.aggregation = aggregation
         self.predictor = make_head(
-            hidden, n_tasks, hidden=hidden, n_layers=ffn_layers, mean_variance=mean_variance
+            pooled_width(aggregation, hidden),
+            n_tasks,
+            hidden=hidden,
+            n_layers=ffn_layers,
+            mean_variance=mean_variance,
         )
 
     def atom_embeddings(self, graph: Any) -> torch.Tensor:

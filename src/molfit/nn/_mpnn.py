@@ -39,7 +39,7 @@ from torch import nn
 
 from molfit.nn._heads import make_head
 
-AGGREGATIONS = ("mean", "sum", "norm")
+AGGREGATIONS = ("mean", "sum", "norm", "mean+norm")
 
 
 def bucket_size(n: int, per_octave: int = 8) -> int:
@@ -98,19 +98,28 @@ def _pad_graph(
 def aggregate(
     h: torch.Tensor, batch: torch.Tensor, num_graphs: int, how: str = "mean", norm: float = 100.0
 ) -> torch.Tensor:
-    """Pool atom vectors ``h (n_atoms, d)`` into molecule vectors ``(num_graphs, d)``.
+    """Pool atom vectors ``h (n_atoms, d)`` into molecule vectors ``(num_graphs, d)``
+    (``(num_graphs, 2 d)`` for ``"mean+norm"``; see :func:`pooled_width`).
 
-    ``how``: ``"mean"`` (average over the atoms), ``"sum"``, or ``"norm"`` (sum / ``norm``).
+    ``how``: ``"mean"`` (average over the atoms: intensive), ``"sum"``, ``"norm"`` (sum /
+    ``norm``: grows with size, ChemProp's CLI default), or ``"mean+norm"`` (both, side by side:
+    the head sees what a molecule is made of and how big it is).
     """
     out = h.new_zeros(num_graphs, h.shape[1]).index_add_(0, batch, h)
     if how == "sum":
         return out
     if how == "norm":
         return out / norm
-    if how == "mean":
+    if how in ("mean", "mean+norm"):
         counts = torch.bincount(batch, minlength=num_graphs).clamp_(min=1).to(h.dtype)
-        return out / counts[:, None]
+        mean = out / counts[:, None]
+        return mean if how == "mean" else torch.cat([mean, out / norm], dim=1)
     raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {how!r}")
+
+
+def pooled_width(how: str, width: int) -> int:
+    """Width of :func:`aggregate`'s molecule vectors for atom vectors of ``width``."""
+    return 2 * width if how == "mean+norm" else width
 
 
 class BondMessagePassing(nn.Module):
@@ -176,7 +185,8 @@ class DMPNN(nn.Module):
         atom_dim, bond_dim: featurizer widths (``GraphFeaturizer.atom_dim`` / ``bond_dim``).
         n_tasks: number of targets.
         hidden, depth, dropout: message passing settings (see :class:`BondMessagePassing`).
-        aggregation: ``"mean"``, ``"sum"`` or ``"norm"``; ``norm`` divides the sum for ``"norm"``.
+        aggregation: ``"mean"``, ``"sum"``, ``"norm"`` or ``"mean+norm"`` (see
+            :func:`aggregate`); ``norm`` divides the sum for ``"norm"``.
         n_descriptors: width of molecule-level descriptors concatenated before the head (0: none).
         ffn_hidden, ffn_layers: feed-forward head width and number of linear layers.
         mean_variance: predict ``(mean, variance)`` per task (output ``(n, n_tasks, 2)``).
@@ -205,7 +215,7 @@ class DMPNN(nn.Module):
         self.norm = norm
         self.n_descriptors = n_descriptors
         self.predictor = make_head(
-            hidden + n_descriptors,
+            pooled_width(aggregation, hidden) + n_descriptors,
             n_tasks,
             hidden=ffn_hidden,
             n_layers=ffn_layers,
@@ -218,7 +228,7 @@ class DMPNN(nn.Module):
         return self.message_passing(graph.x, graph.edge_index, graph.edge_attr, graph.rev_index)
 
     def embed(self, graph: Any, descriptors: torch.Tensor | None = None) -> torch.Tensor:
-        """Molecule vectors ``(num_graphs, hidden + n_descriptors)`` fed to the head."""
+        """Molecule vectors ``(num_graphs, pooled width + n_descriptors)`` fed to the head."""
         h = self.atom_embeddings(graph)
         z = aggregate(h, graph.batch, int(graph.num_graphs), self.aggregation, self.norm)
         if self.n_descriptors:
