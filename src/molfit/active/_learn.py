@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from molfit.active._design import representativeness, variance_reduction_batch
 from molfit.active._suggest import STRATEGIES, acquisition, select_batch
 from molfit.errors import InputError
 from molfit.models import get_model
@@ -127,6 +128,7 @@ def _one_run(
     ys = list(oracle.measure(start))
     rmse, best, found = [], [], []
     rng = np.random.default_rng(10_000 + seed)
+    density = representativeness(bits[pool]) if strategy == "density" else None
     for r in range(rounds + 1):
         m = get_model(model, **params)
         if "seed" in m.get_params():
@@ -141,11 +143,22 @@ def _one_run(
         free = np.setdiff1d(np.arange(len(pool)), labelled)
         if strategy == "random":
             pick = rng.choice(free, size=min(batch, len(free)), replace=False)
+        elif strategy == "variance":
+            j, _ = variance_reduction_batch(
+                bits[pool[free]], batch, train_bits=bits[pool[labelled]], seed=seed
+            )
+            pick = free[j]
         else:
             mu, sd = m.predict([smiles[pool[i]] for i in free], return_std=True)
             score = acquisition(
-                strategy, np.ravel(mu), np.ravel(sd), best=best[-1], maximize=maximize
+                "max-std" if strategy == "density" else strategy,
+                np.ravel(mu),
+                np.ravel(sd),
+                best=best[-1],
+                maximize=maximize,
             )
+            if density is not None:
+                score = score * density[free]
             j, _ = select_batch(
                 score,
                 bits[pool[free]],

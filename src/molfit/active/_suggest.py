@@ -28,7 +28,7 @@ from molfit.errors import InputError
 from molfit.models import MoleculeModel
 from molfit.uncertainty import AD_FINGERPRINT
 
-STRATEGIES = ("max-std", "ei", "ucb", "diverse", "random")
+STRATEGIES = ("max-std", "ei", "ucb", "diverse", "variance", "density", "random")
 
 
 def mean_std(model: Any, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

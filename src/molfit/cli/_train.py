@@ -75,7 +75,13 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     coverage: Annotated[float, typer.Option(help="Coverage of intervals / sets.")] = 0.9,
-    conformal: Annotated[str, typer.Option(help="auto, split or cv+.")] = "auto",
+    conformal: Annotated[
+        str,
+        typer.Option(
+            help="auto, split, cv+, jackknife+ (one refit per molecule, small data) or mondrian "
+            "(per similarity-to-train bin; per class for classification)."
+        ),
+    ] = "auto",
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Run directory (default runs/<data>-<model>-<time>)."),
