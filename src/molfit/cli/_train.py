@@ -82,6 +82,15 @@ def train(
             "(per similarity-to-train bin; per class for classification)."
         ),
     ] = "auto",
+    domain_neighbours: Annotated[
+        int,
+        typer.Option(
+            "--domain-neighbours",
+            help="Applicability domain: mean Tanimoto similarity to this many nearest training "
+            "molecules (1: the nearest only).",
+            min=1,
+        ),
+    ] = 1,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Run directory (default runs/<data>-<model>-<time>)."),
@@ -176,6 +185,7 @@ def train(
         seed=seed,
         coverage=coverage,
         method=conformal,
+        domain_neighbours=domain_neighbours,
         out=out,
         limit=limit,
         progress=progress,

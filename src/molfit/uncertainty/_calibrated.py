@@ -118,6 +118,8 @@ class CalibratedModel(BaseEstimator):
             0.3 to 0.5, from 0.5), used by ``method="mondrian"`` for regression.
         jackknife_max: ``method="jackknife+"`` refuses more molecules than this (it keeps one
             fitted model per molecule).
+        domain_neighbours: the domain similarity is the mean Tanimoto similarity to this many
+            nearest training molecules (1: the nearest one only).
 
     Its scikit-learn estimator type is the inner estimator's.
     """
@@ -136,6 +138,7 @@ class CalibratedModel(BaseEstimator):
         seed: int = 0,
         bin_edges: tuple[float, ...] = BIN_EDGES,
         jackknife_max: int = 1000,
+        domain_neighbours: int = 1,
     ) -> None:
         self.estimator = estimator
         self.coverage = coverage
@@ -149,6 +152,7 @@ class CalibratedModel(BaseEstimator):
         self.seed = seed
         self.bin_edges = bin_edges
         self.jackknife_max = jackknife_max
+        self.domain_neighbours = domain_neighbours
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -177,6 +181,8 @@ class CalibratedModel(BaseEstimator):
             raise InputError(f"calib_fraction must lie between 0 and 1, got {self.calib_fraction}")
         if int(self.n_folds) < 2:
             raise InputError(f"n_folds must be at least 2, got {self.n_folds}")
+        if int(self.domain_neighbours) < 1:
+            raise InputError(f"domain_neighbours must be at least 1, got {self.domain_neighbours}")
         edges = np.asarray(self.bin_edges, dtype=np.float64)
         if edges.ndim != 1 or np.any(np.diff(edges) <= 0) or np.any((edges <= 0) | (edges >= 1)):
             raise InputError(
@@ -255,7 +261,7 @@ class CalibratedModel(BaseEstimator):
         self.estimator_ = clone(self.estimator).fit(mols, self._y(Y), **fit_params)
         self.task_ = getattr(self.estimator_, "task_", self.task_)
         steps.update()
-        self.domain_ = ApplicabilityDomain(self.domain_percentile).fit(mols)
+        self.domain_ = ApplicabilityDomain(self.domain_percentile, self.domain_neighbours).fit(mols)
         steps.set_postfix_str(f"calibrate ({method})")
         if method in ("split", "mondrian"):
             values, std = _raw_predict(self.estimator_, cal_mols)
@@ -568,6 +574,7 @@ class CalibratedModel(BaseEstimator):
             "method": self.method_,
             "bin_edges": [float(e) for e in self.bin_edges],
             "jackknife_max": int(self.jackknife_max),
+            "domain_neighbours": int(self.domain_neighbours),
             "calibration": self.calibration,
             "n_folds": self.n_folds,
             "small_data": self.small_data,
@@ -638,6 +645,7 @@ class CalibratedModel(BaseEstimator):
             seed=config["seed"],
             bin_edges=tuple(config.get("bin_edges", BIN_EDGES)),
             jackknife_max=config.get("jackknife_max", 1000),
+            domain_neighbours=config.get("domain_neighbours", 1),
         )
         self.estimator_ = estimator
         self.method_ = config["method"]

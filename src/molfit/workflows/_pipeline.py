@@ -419,6 +419,7 @@ def train_run(
     seed: int = 0,
     coverage: float = 0.9,
     method: str = "auto",
+    domain_neighbours: int = 1,
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
     limit: int | None = None,
@@ -438,6 +439,10 @@ def train_run(
         split_file: a split JSON from ``molfit data split --out`` (source-row indices).
         limit: a seeded random subset of that many labelled rows.
         standardize: pass every SMILES through :func:`molfit.chem.standardize` first.
+        method: conformal method of molecule models (``auto``, ``split``, ``cv+``,
+            ``jackknife+``, ``mondrian``; see :class:`molfit.uncertainty.CalibratedModel`).
+        domain_neighbours: molecule models: the applicability-domain similarity is the mean
+            Tanimoto similarity to this many nearest training molecules.
 
     Raises:
         InputError: bad data, columns, parameters, or too few rows to test on.
@@ -515,6 +520,7 @@ def train_run(
             runtime=runtime,
             coverage=coverage,
             method=method,
+            domain_neighbours=domain_neighbours,
             seed=seed,
             task=task,
             name=name,
@@ -543,6 +549,7 @@ def _train_into(
     seed: int,
     task: str,
     name: str,
+    domain_neighbours: int = 1,
     split_method: str,
     progress: bool,
     rows: dict[str, Any],
@@ -572,6 +579,7 @@ def _train_into(
         method=method,
         seed=seed,
         progress=progress,
+        domain_neighbours=domain_neighbours,
     )
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
