@@ -174,3 +174,43 @@ def test_train_cli_mondrian_run_reloads_for_predict(tmp_path) -> None:
     pred = pd.read_csv(out)
     np.testing.assert_allclose(pred["lower [eV]"], test["lower [eV]"], rtol=1e-9)
     np.testing.assert_allclose(pred["upper [eV]"], test["upper [eV]"], rtol=1e-9)
+
+
+def test_domain_over_k_nearest_training_molecules(freesolv, tmp_path) -> None:
+    from molfit.chem import tanimoto_matrix, to_mols
+    from molfit.uncertainty import ApplicabilityDomain
+
+    smiles, y = freesolv
+    train, query = smiles[:200], smiles[200:260]
+    ad = ApplicabilityDomain(neighbours=5).fit(to_mols(train))
+    sim, flag, notes = ad.score(to_mols(query))
+    full = tanimoto_matrix(AD_FINGERPRINT(query), AD_FINGERPRINT(train))
+    np.testing.assert_allclose(sim, np.sort(full, axis=1)[:, -5:].mean(axis=1), atol=1e-6)
+    within = tanimoto_matrix(AD_FINGERPRINT(train), AD_FINGERPRINT(train))
+    np.fill_diagonal(within, -1)
+    assert ad.threshold_ == pytest.approx(
+        np.percentile(np.sort(within, axis=1)[:, -5:].mean(axis=1), 5.0), rel=1e-5
+    )
+    assert (flag == (sim >= ad.threshold_)).all()  # FreeSolv: no unseen elements here
+    assert all("5 nearest" in n for n in notes[~flag])
+    one = ad.with_neighbours(1)
+    np.testing.assert_allclose(one.score(to_mols(query))[0], full.max(axis=1), atol=1e-6)
+    model = CalibratedModel(get_model("ridge"), domain_neighbours=5).fit(train, y[:200])
+    model.save(tmp_path / "m")
+    again = CalibratedModel.load(tmp_path / "m")
+    assert again.domain_.neighbours == 5
+    np.testing.assert_allclose(again.predict(query).similarity, sim, atol=1e-6)
+    with pytest.raises(InputError, match="domain_neighbours"):
+        CalibratedModel(get_model("ridge"), domain_neighbours=0).fit(train, y[:200])
+
+
+def test_train_cli_jackknife_and_domain_neighbours(tmp_path) -> None:
+    run = tmp_path / "run"
+    args = ["train", "freesolv", "--model", "ridge", "--limit", "90", "--out", str(run)]
+    args += ["--conformal", "jackknife+", "--domain-neighbours", "3", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "model" / "config.json").read_text())
+    assert config["method"] == "jackknife+" and config["domain_neighbours"] == 3
+    assert config["n_folds_saved"] == config["n_train"]  # train + valid, one model each
+    assert "3 nearest training molecules" in (run / "report.html").read_text()

@@ -196,7 +196,8 @@ def learn(
             is a held-out test set, the rest the pool.
         start: labels measured at random before the first round.
         batch, rounds: molecules per round and number of rounds.
-        strategy: ``max-std``, ``ei``, ``ucb`` or ``diverse``.
+        strategy: ``max-std``, ``ei``, ``ucb``, ``diverse``, ``variance`` or ``density``
+            (see :mod:`molfit.active`).
         top_fraction: the optimisation goal: the pool's best ``top_fraction`` molecules
             (highest ``y`` when ``maximize``, at least one).
         work_dir: each finished (strategy, seed) run is saved there and reused on a rerun.
@@ -205,7 +206,7 @@ def learn(
         InputError: unknown strategy, or start + batch × rounds larger than the pool.
     """
     if strategy not in STRATEGIES or strategy == "random":
-        raise InputError(f"strategy must be one of max-std, ei, ucb, diverse, got {strategy!r}")
+        raise InputError(f"strategy must be one of {', '.join(STRATEGIES[:-1])}, got {strategy!r}")
     y = np.asarray(y, dtype=np.float64).reshape(len(smiles), -1)
     if y.shape[1] != 1:
         raise InputError(f"learn works on one regression target, got {y.shape[1]}")
