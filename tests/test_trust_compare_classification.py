@@ -96,3 +96,14 @@ def test_compare_cli_on_b3db_classification(tmp_path) -> None:
     data = json.loads((out / "comparison.json").read_text())
     assert set(data["models"]) == {"extratrees", "rf", "ridge"}  # the classification default
     assert "ROC-AUC" in (out / "report.html").read_text()
+
+
+def test_labelled_rows_rdkit_cannot_parse_are_left_out_with_a_warning(capsys) -> None:
+    from molfit.cli._compare import load_labelled
+
+    bad = "C[N+]1(C)CCC[C@H](OC(=O)[C+](O)(c2ccccc2)c2ccccc2)C1"  # one B3DB row
+    smiles, y, name, _ = load_labelled("b3db", None, None, classification=True)
+    assert bad in load("b3db").smiles and bad not in smiles
+    # that row and its non-stereo twin (a carbocation RDKit refuses) are the two left out
+    assert len(y) == len(smiles) == len(load("b3db").smiles) - 2 and name == "bbb"
+    assert "2 row(s)" in capsys.readouterr().err

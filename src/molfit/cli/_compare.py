@@ -22,7 +22,9 @@ def load_labelled(
     (regression only unless ``classification``). ``limit`` keeps the first N molecules, or a
     seeded random N for classification (so that a file sorted by class keeps both)."""
     import numpy as np
+    from rdkit import Chem, RDLogger
 
+    from molfit.cli._common import warn
     from molfit.data import list_datasets, load, read
     from molfit.errors import InputError
 
@@ -40,7 +42,16 @@ def load_labelled(
         raise InputError(f"{data}: target {name!r} is {ds.task}; this verb needs regression")
     y = np.asarray(ds.y, dtype=np.float64)[:, columns.index(name)]
     smiles = list(ds.smiles)
+    RDLogger.DisableLog("rdApp.*")
     keep = np.flatnonzero(np.isfinite(y))
+    parsed = np.array([Chem.MolFromSmiles(smiles[i]) is not None for i in keep], dtype=bool)
+    if not parsed.all():
+        bad = keep[~parsed]
+        warn(
+            f"{data}: {len(bad)} row(s) with a SMILES RDKit cannot parse left out "
+            f"(first: row {bad[0] + 1}, {smiles[bad[0]]!r})"
+        )
+        keep = keep[parsed]
     if limit is not None and limit < len(keep):
         if classification:  # a random subset keeps both classes of a sorted file
             keep = np.sort(np.random.default_rng(0).choice(keep, size=limit, replace=False))
