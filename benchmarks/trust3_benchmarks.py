@@ -48,7 +48,7 @@ def _regression(data: str) -> tuple[list[str], np.ndarray]:
 
 # -- conformal methods ------------------------------------------------------------------------
 def conformal_piece(data: str) -> dict:
-    """Coverage per similarity bin of split / CV+ / jackknife+ / Mondrian (ridge on ECFP) on a
+    """Coverage per similarity bin of split / CV+ / jackknife+ / Mondrian (ridge, ECFP6) on a
     scaffold split (FreeSolv) or the B3DB by-weight shift (train light, test heavy)."""
     from molfit.evaluate import coverage_by_similarity
 
@@ -198,7 +198,7 @@ def tables(out: Path) -> str:
         return json.loads(f.read_text()) if f.exists() else None
 
     lines += [
-        "Conformal methods, ridge on ECFP4, 90 % intervals, coverage per similarity-to-train "
+        "Conformal methods, ridge on ECFP6 (1024 bits), 90 % intervals, coverage per similarity-to-train "
         "bin (n test):",
         "",
         "| data / split | method | coverage | mean width | < 0.3 | 0.3–0.5 | ≥ 0.5 "
