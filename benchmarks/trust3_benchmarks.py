@@ -198,7 +198,8 @@ def tables(out: Path) -> str:
         return json.loads(f.read_text()) if f.exists() else None
 
     lines += [
-        "Conformal methods, ridge on ECFP6 (1024 bits), 90 % intervals, coverage per similarity-to-train "
+        "Conformal methods, ridge on ECFP6 (1024 bits), 90 % intervals, coverage per "
+        "similarity-to-train "
         "bin (n test):",
         "",
         "| data / split | method | coverage | mean width | < 0.3 | 0.3–0.5 | ≥ 0.5 "
