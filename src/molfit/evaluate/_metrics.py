@@ -237,9 +237,7 @@ def coverage_by_similarity(
         raise ValueError("give lower and upper, or sets")
     bins = np.searchsorted(np.asarray(edges, float), sim, side="right")
     names = (
-        [f"< {edges[0]:g}"]
-        + [f"{a:g}–{b:g}" for a, b in pairwise(edges)]
-        + [f"≥ {edges[-1]:g}"]
+        [f"< {edges[0]:g}"] + [f"{a:g}–{b:g}" for a, b in pairwise(edges)] + [f"≥ {edges[-1]:g}"]
     )
     out: dict[str, dict[str, float]] = {}
     for b, name in enumerate(names):
