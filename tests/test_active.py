@@ -12,13 +12,15 @@ from molfit.active import (
     campaign_figure,
     expected_improvement,
     learn,
+    representativeness,
     select_batch,
     suggest,
+    variance_reduction_batch,
 )
 from molfit.chem import tanimoto_matrix
 from molfit.data import load
 from molfit.errors import InputError
-from molfit.models import get_model
+from molfit.models import MoleculeModel, get_model
 from molfit.uncertainty import AD_FINGERPRINT
 
 
@@ -122,3 +124,68 @@ def test_learn_rejects_too_many_labels() -> None:
         learn(["CCO"] * 10, np.arange(10.0), start=5, batch=5, rounds=2)
     with pytest.raises(InputError, match="strategy"):
         learn(["CCO"] * 10, np.arange(10.0), strategy="greedy")
+
+
+def _gp_gain(pool_bits: np.ndarray, train_bits: np.ndarray | None, noise: float) -> np.ndarray:
+    """Integrated variance reduction from scratch: Σ_r C(r, x)² / (C(x, x) + λ)."""
+    k = tanimoto_matrix(pool_bits, pool_bits).astype(np.float64)
+    if train_bits is not None:
+        ks = tanimoto_matrix(train_bits, train_bits).astype(np.float64)
+        kc = tanimoto_matrix(train_bits, pool_bits).astype(np.float64)
+        k = k - kc.T @ np.linalg.solve(ks + noise * np.eye(len(ks)), kc)
+    return (k**2).sum(axis=0) / (np.diag(k) + noise)
+
+
+def test_variance_reduction_matches_the_gp_posterior() -> None:
+    smiles = load("freesolv").smiles[:80]
+    bits = AD_FINGERPRINT(smiles)
+    pool, train = bits[20:], bits[:20]
+    picks, gains = variance_reduction_batch(
+        pool, 3, train_bits=train, noise=0.1, duplicate_similarity=1.01
+    )
+    first = _gp_gain(pool, train, 0.1)
+    assert picks[0] == np.argmax(first) and gains[0] == pytest.approx(first.max())
+    # the greedy rank-1 updates equal conditioning on the earlier picks from scratch
+    for step in (1, 2):
+        exact = _gp_gain(pool, np.concatenate([train, pool[picks[:step]]]), 0.1)
+        exact[picks[:step]] = -np.inf
+        assert picks[step] == np.argmax(exact)
+        assert gains[step] == pytest.approx(exact.max(), rel=1e-9)
+
+
+def test_variance_reduction_prefers_representative_molecules() -> None:
+    # nine alcohols and an isolated organometallic: every prior variance is 1, but only a
+    # central alcohol lowers the variance of the others
+    smiles = [f"{'C' * n}O" for n in range(2, 11)] + ["[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1"]
+    bits = AD_FINGERPRINT(smiles)
+    picks, _ = variance_reduction_batch(bits, 2)
+    assert 9 not in picks
+    table = suggest(_Const(), smiles, n=2, strategy="variance")
+    assert list(table["pool_index"]) == list(picks)
+    assert table["why"].str.contains("variance").all()
+    dens = suggest(_Const(), smiles, n=3, strategy="density", duplicate_similarity=1.01)
+    rep = representativeness(bits)
+    assert list(dens["pool_index"]) == list(np.argsort(-rep)[:3])  # equal σ: density decides
+    assert 9 not in list(dens["pool_index"])
+
+
+class _Const(MoleculeModel):
+    """A fitted stand-in with μ = 0 and σ = 1 for every molecule."""
+
+    def predict(self, X, return_std=False):  # type: ignore[no-untyped-def]
+        z = np.zeros(len(X))
+        return (z, z + 1.0) if return_std else z
+
+
+def test_variance_campaign_selection_ignores_the_labels() -> None:
+    ds = load("freesolv")
+    smiles, y = ds.smiles[:200], ds.y[:200, 0].copy()
+    kw = dict(start=20, batch=5, rounds=2, strategy="variance", seeds=[0])
+    kw["params"] = {"n_estimators": 10}
+    a = learn(smiles, y, **kw)
+    b = learn(smiles, -3.0 * y, **kw)  # other labels, same fingerprints: the same design
+    assert a.selected["variance"] == b.selected["variance"]
+    assert len(set(a.selected["variance"][0])) == 30
+    d = learn(smiles, y, **{**kw, "strategy": "density"})
+    assert d.selected["density"][0][:20] == a.selected["variance"][0][:20]  # same random start
+    assert d.selected["density"] != a.selected["variance"]

@@ -113,7 +113,7 @@ def test_compare_resumes_from_work_dir(tmp_path) -> None:
 def test_compare_rejects_bad_input() -> None:
     with pytest.raises(InputError, match="at least two models"):
         compare_models(["CCO", "CCC"], np.array([1.0, 2.0]), ["ridge"])
-    with pytest.raises(InputError, match="one regression target"):
+    with pytest.raises(InputError, match="one target per molecule"):
         compare_models(["CCO", "CCC"], np.zeros((2, 2)), ["ridge", "rf"])
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from molfit.active._design import representativeness, variance_reduction_batch
 from molfit.active._suggest import STRATEGIES, acquisition, select_batch
 from molfit.errors import InputError
 from molfit.models import get_model
@@ -127,6 +128,7 @@ def _one_run(
     ys = list(oracle.measure(start))
     rmse, best, found = [], [], []
     rng = np.random.default_rng(10_000 + seed)
+    density = representativeness(bits[pool]) if strategy == "density" else None
     for r in range(rounds + 1):
         m = get_model(model, **params)
         if "seed" in m.get_params():
@@ -141,11 +143,22 @@ def _one_run(
         free = np.setdiff1d(np.arange(len(pool)), labelled)
         if strategy == "random":
             pick = rng.choice(free, size=min(batch, len(free)), replace=False)
+        elif strategy == "variance":
+            j, _ = variance_reduction_batch(
+                bits[pool[free]], batch, train_bits=bits[pool[labelled]], seed=seed
+            )
+            pick = free[j]
         else:
             mu, sd = m.predict([smiles[pool[i]] for i in free], return_std=True)
             score = acquisition(
-                strategy, np.ravel(mu), np.ravel(sd), best=best[-1], maximize=maximize
+                "max-std" if strategy == "density" else strategy,
+                np.ravel(mu),
+                np.ravel(sd),
+                best=best[-1],
+                maximize=maximize,
             )
+            if density is not None:
+                score = score * density[free]
             j, _ = select_batch(
                 score,
                 bits[pool[free]],
@@ -183,7 +196,8 @@ def learn(
             is a held-out test set, the rest the pool.
         start: labels measured at random before the first round.
         batch, rounds: molecules per round and number of rounds.
-        strategy: ``max-std``, ``ei``, ``ucb`` or ``diverse``.
+        strategy: ``max-std``, ``ei``, ``ucb``, ``diverse``, ``variance`` or ``density``
+            (see :mod:`molfit.active`).
         top_fraction: the optimisation goal: the pool's best ``top_fraction`` molecules
             (highest ``y`` when ``maximize``, at least one).
         work_dir: each finished (strategy, seed) run is saved there and reused on a rerun.
@@ -192,7 +206,7 @@ def learn(
         InputError: unknown strategy, or start + batch × rounds larger than the pool.
     """
     if strategy not in STRATEGIES or strategy == "random":
-        raise InputError(f"strategy must be one of max-std, ei, ucb, diverse, got {strategy!r}")
+        raise InputError(f"strategy must be one of {', '.join(STRATEGIES[:-1])}, got {strategy!r}")
     y = np.asarray(y, dtype=np.float64).reshape(len(smiles), -1)
     if y.shape[1] != 1:
         raise InputError(f"learn works on one regression target, got {y.shape[1]}")

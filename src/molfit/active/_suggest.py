@@ -9,6 +9,12 @@ Strategies (``y`` is to be maximized; pass ``maximize=False`` to minimize):
 * ``diverse``: greedy batch by σ times novelty, where novelty is ``1 -`` the maximum Tanimoto
   similarity (ECFP6, 1024 bits) to the training set *and* to the molecules already picked for the
   batch, so a batch holds no near-duplicates.
+* ``variance``: greedy integrated-variance reduction under a Tanimoto-kernel GP (see
+  :mod:`molfit.active._design`): the molecules whose measurement shrinks the predictive variance
+  over the whole pool most. It uses the fingerprints only (no labels, no model σ): a
+  representative, space-filling design.
+* ``density``: σ times representativeness (mean Tanimoto similarity to the 10 nearest pool
+  molecules).
 
 Every strategy skips candidates whose similarity to an already picked molecule reaches
 ``duplicate_similarity`` (0.9 by default): ten copies of one scaffold are one experiment.
@@ -23,12 +29,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from molfit.active._design import representativeness, variance_reduction_batch
 from molfit.chem import max_tanimoto, tanimoto_matrix
 from molfit.errors import InputError
 from molfit.models import MoleculeModel
 from molfit.uncertainty import AD_FINGERPRINT
 
-STRATEGIES = ("max-std", "ei", "ucb", "diverse", "random")
+STRATEGIES = ("max-std", "ei", "ucb", "diverse", "variance", "density", "random")
 
 
 def mean_std(model: Any, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +92,7 @@ def acquisition(
         if best is None:
             raise InputError("--strategy ei needs the best value measured so far (--best)")
         return expected_improvement(mu, std, sign * best, xi)
-    raise InputError(f"strategy must be one of {', '.join(STRATEGIES[:-1])}, got {strategy!r}")
+    raise InputError(f"acquisition scores exist for max-std, ei, ucb and diverse, got {strategy!r}")
 
 
 def select_batch(
@@ -149,7 +156,8 @@ def suggest(
     Args:
         model: a fitted molfit model with a std, or a run's :class:`CalibratedModel`.
         pool: candidate SMILES.
-        strategy: ``max-std``, ``ei``, ``ucb``, ``diverse`` (or ``random``, the baseline).
+        strategy: ``max-std``, ``ei``, ``ucb``, ``diverse``, ``variance``, ``density`` (or
+            ``random``, the baseline).
         best: best label so far (target units; needed by ``ei``).
         train_smiles: the labelled molecules, for novelty (default: the training fingerprints
             of a calibrated run's applicability domain, else none known).
@@ -169,18 +177,35 @@ def suggest(
     domain = getattr(model, "domain_", None)
     if train_bits is None and domain is not None and hasattr(domain, "bits_"):
         train_bits = domain.bits_
-    if strategy == "random":
-        score = np.random.default_rng(seed).random(len(pool))
+    if strategy == "variance":
+        picked, score_picked = variance_reduction_batch(
+            bits,
+            n,
+            train_bits=train_bits,
+            duplicate_similarity=duplicate_similarity,
+            seed=seed,
+        )
+        score = np.full(len(pool), np.nan)
+        score[picked] = score_picked
+        seen = max_tanimoto(bits[picked], train_bits) if train_bits is not None else 0.0
+        novelty = 1.0 - np.asarray(seen, dtype=np.float64) * np.ones(len(picked))
     else:
-        score = acquisition(strategy, mean, std, best=best, kappa=kappa, xi=xi, maximize=maximize)
-    picked, novelty = select_batch(
-        score,
-        bits,
-        n,
-        train_bits=train_bits,
-        diverse=strategy == "diverse",
-        duplicate_similarity=duplicate_similarity,
-    )
+        if strategy == "random":
+            score = np.random.default_rng(seed).random(len(pool))
+        elif strategy == "density":
+            score = std * representativeness(bits)
+        else:
+            score = acquisition(
+                strategy, mean, std, best=best, kappa=kappa, xi=xi, maximize=maximize
+            )
+        picked, novelty = select_batch(
+            score,
+            bits,
+            n,
+            train_bits=train_bits,
+            diverse=strategy == "diverse",
+            duplicate_similarity=duplicate_similarity,
+        )
     sign = 1.0 if maximize else -1.0
     ei = (
         expected_improvement(sign * mean[picked], std[picked], sign * best)
@@ -194,6 +219,10 @@ def suggest(
             "ucb": f"μ {'+' if maximize else '-'} {kappa:g}σ = {sign * score[j]:.3g}",
             "ei": f"expected improvement {score[j]:.3g} over best {best}",
             "diverse": f"σ = {std[j]:.3g} × novelty {novelty[k]:.2f}",
+            "variance": f"removes {score[j]:.3g} of the pool's predictive variance (GP units)",
+            "density": f"σ = {std[j]:.3g} × representativeness {score[j] / std[j]:.2f}"
+            if std[j] > 0
+            else "σ = 0",
             "random": "random pick (baseline)",
         }[strategy]
         why.append(text)

@@ -12,7 +12,10 @@ from molfit.cli._app import app
 from molfit.cli._common import RunDirArg, run_path
 from molfit.cli._compare import load_labelled
 
-STRATEGY_HELP = "max-std, ei, ucb or diverse (batch without near-duplicates)."
+STRATEGY_HELP = (
+    "max-std, ei, ucb, diverse (σ × novelty), variance (GP integrated-variance reduction: "
+    "representative molecules) or density (σ × representativeness)."
+)
 
 
 def _pool_smiles(pool: str, smiles_column: str | None) -> list[str]:

@@ -12,11 +12,19 @@ from molfit.cli._app import app
 
 
 def load_labelled(
-    data: str, smiles_column: str | None, target: str | None, limit: int | None = None
+    data: str,
+    smiles_column: str | None,
+    target: str | None,
+    limit: int | None = None,
+    classification: bool = False,
 ) -> tuple[list[str], object, str, str]:
-    """``(smiles, y (n,), target name, unit)`` of a built-in dataset or a labelled file."""
+    """``(smiles, y (n,), target name, unit)`` of a built-in dataset or a labelled file
+    (regression only unless ``classification``). ``limit`` keeps the first N molecules, or a
+    seeded random N for classification (so that a file sorted by class keeps both)."""
     import numpy as np
+    from rdkit import Chem, RDLogger
 
+    from molfit.cli._common import warn
     from molfit.data import list_datasets, load, read
     from molfit.errors import InputError
 
@@ -30,13 +38,25 @@ def load_labelled(
     name = target or columns[0]
     if name not in columns:
         raise InputError(f"{data}: no target {name!r}; targets: {', '.join(columns)}")
-    if ds.task != "regression":
+    if ds.task != "regression" and not classification:
         raise InputError(f"{data}: target {name!r} is {ds.task}; this verb needs regression")
     y = np.asarray(ds.y, dtype=np.float64)[:, columns.index(name)]
     smiles = list(ds.smiles)
+    RDLogger.DisableLog("rdApp.*")
     keep = np.flatnonzero(np.isfinite(y))
-    if limit is not None:
-        keep = keep[:limit]
+    parsed = np.array([Chem.MolFromSmiles(smiles[i]) is not None for i in keep], dtype=bool)
+    if not parsed.all():
+        bad = keep[~parsed]
+        warn(
+            f"{data}: {len(bad)} row(s) with a SMILES RDKit cannot parse left out "
+            f"(first: row {bad[0] + 1}, {smiles[bad[0]]!r})"
+        )
+        keep = keep[parsed]
+    if limit is not None and limit < len(keep):
+        if classification:  # a random subset keeps both classes of a sorted file
+            keep = np.sort(np.random.default_rng(0).choice(keep, size=limit, replace=False))
+        else:
+            keep = keep[:limit]
     unit = ""
     if ds.info is not None and name in ds.info.targets:
         unit = ds.info.targets[name].unit
@@ -47,8 +67,14 @@ def load_labelled(
 def compare(
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],
     models: Annotated[
-        str, typer.Option("--models", "-m", help="Comma-separated registered model names.")
-    ] = "extratrees,rf,gp-tanimoto",
+        str | None,
+        typer.Option(
+            "--models",
+            "-m",
+            help="Comma-separated registered model names (default extratrees,rf,gp-tanimoto; "
+            "classification: extratrees,rf,ridge).",
+        ),
+    ] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds (one split each).", min=2)] = 5,
     split: Annotated[
         str, typer.Option("--split", help="Comma-separated split methods, shown side by side.")
@@ -61,15 +87,23 @@ def compare(
         str | None, typer.Option("--target", "-t", help="Target column (default: the first).")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="Use only the first N molecules.", min=10)
+        int | None,
+        typer.Option(
+            "--limit",
+            help="Use only the first N molecules (classification: a seeded random N).",
+            min=10,
+        ),
     ] = None,
 ) -> None:
     """Train each model on the same splits and seeds; metrics with 95 % confidence intervals, a
-    paired test against the best, the equally good set, and how much those models disagree
+    paired test against the best, the equally good set, and how much those models disagree;
+    regression (RMSE) or 0/1 classification (ROC-AUC, PR-AUC, Brier; disagreement = spread of
+    P(class 1))
     (report.html, comparison.json, molecules.csv; resumable: finished fits are kept in
     OUT/fits)."""
     import pandas as pd
 
+    from molfit.models import infer_task
     from molfit.trust import (
         compare_models,
         comparison_json,
@@ -78,7 +112,10 @@ def compare(
     )
     from molfit.workflows import write_table_atomic
 
-    smiles, y, name, unit = load_labelled(data, smiles_column, target, limit)
+    smiles, y, name, unit = load_labelled(data, smiles_column, target, limit, classification=True)
+    task = infer_task(y[:, None])
+    if models is None:
+        models = "extratrees,rf,ridge" if task == "classification" else "extratrees,rf,gp-tanimoto"
     out.mkdir(parents=True, exist_ok=True)
     result = compare_models(
         smiles,
@@ -88,21 +125,26 @@ def compare(
         splits=[s.strip() for s in split.split(",") if s.strip()],
         target=name,
         unit=unit,
+        task=task,
         work_dir=out / "fits",
         progress=typer.echo,
     )
+    key = result.primary
     for method, c in result.splits.items():
-        typer.echo(f"\n{method} split: RMSE ({unit or 'target units'}) mean [95% CI]")
+        what = "ROC-AUC" if key == "roc_auc" else f"RMSE ({unit or 'target units'})"
+        typer.echo(f"\n{method} split: {what} mean [95% CI]")
         for model, row in c.summary().items():
             mark = "  equally good" if row["equally_good"] else ""
             typer.echo(
-                f"  {model:<16} {row['rmse']:.4g} [{row['rmse_lo']:.4g}, "
-                f"{row['rmse_hi']:.4g}]  p={row['p_vs_best']:.3g}{mark}"
+                f"  {model:<16} {row[key]:.4g} [{row[key + '_lo']:.4g}, "
+                f"{row[key + '_hi']:.4g}]  p={row['p_vs_best']:.3g}{mark}"
             )
         sig = c.signal_summary()
+        own = "own min(p, 1-p)" if task == "classification" else "own std"
+        err = "misclassification" if task == "classification" else "|error|"
         typer.echo(
-            f"  error signal (Spearman with |error|): disagreement "
-            f"{sig['spearman_disagreement']:.3f}, own std {sig['spearman_own_std']:.3f}"
+            f"  error signal (Spearman with {err}): disagreement "
+            f"{sig['spearman_disagreement']:.3f}, {own} {sig['spearman_own_std']:.3f}"
         )
     write_json_atomic(comparison_json(result), out / "comparison.json")
     rows = [dict(split=m, **r) for m, c in result.splits.items() for r in c.molecules]

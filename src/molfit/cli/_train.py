@@ -75,7 +75,22 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     coverage: Annotated[float, typer.Option(help="Coverage of intervals / sets.")] = 0.9,
-    conformal: Annotated[str, typer.Option(help="auto, split or cv+.")] = "auto",
+    conformal: Annotated[
+        str,
+        typer.Option(
+            help="auto, split, cv+, jackknife+ (one refit per molecule, small data) or mondrian "
+            "(per similarity-to-train bin; per class for classification)."
+        ),
+    ] = "auto",
+    domain_neighbours: Annotated[
+        int,
+        typer.Option(
+            "--domain-neighbours",
+            help="Applicability domain: mean Tanimoto similarity to this many nearest training "
+            "molecules (1: the nearest only).",
+            min=1,
+        ),
+    ] = 1,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Run directory (default runs/<data>-<model>-<time>)."),
@@ -170,6 +185,7 @@ def train(
         seed=seed,
         coverage=coverage,
         method=conformal,
+        domain_neighbours=domain_neighbours,
         out=out,
         limit=limit,
         progress=progress,

@@ -2,6 +2,7 @@
 
 from molfit.evaluate._metrics import (
     classification_metrics,
+    coverage_by_similarity,
     expected_calibration_error,
     force_metrics,
     gaussian_nll,
@@ -25,6 +26,7 @@ from molfit.evaluate._report import (
 __all__ = [
     "classification_figures",
     "classification_metrics",
+    "coverage_by_similarity",
     "expected_calibration_error",
     "force_figures",
     "force_metrics",

@@ -6,6 +6,8 @@ scored per task without extra bookkeeping.
 
 from __future__ import annotations
 
+from itertools import pairwise
+from math import nan
 from typing import Any
 
 import numpy as np
@@ -201,3 +203,47 @@ def force_metrics(
         "forces_n_atoms": int(keep.sum()),
         "forces_per_element": per,
     }
+
+
+def coverage_by_similarity(
+    y_true: np.ndarray,
+    similarity: np.ndarray,
+    *,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    sets: np.ndarray | None = None,
+    edges: tuple[float, ...] = (0.3, 0.5),
+) -> dict[str, dict[str, float]]:
+    """Coverage of intervals (``lower``/``upper``) or prediction sets (``sets``, ``(n, 2)``
+    bool) per bin of similarity to the training set (max Tanimoto, 0..1).
+
+    Returns:
+        ``{"< 0.3": {"n", "coverage"}, "0.3–0.5": ..., "≥ 0.5": ...}`` (labelled rows only;
+        a bin without molecules has ``n = 0`` and coverage ``nan``); interval bins also carry
+        ``mean_width`` (target units).
+    """
+    y = np.asarray(y_true, float)
+    sim = np.asarray(similarity, float)
+    keep = np.isfinite(y) & np.isfinite(sim)
+    if lower is not None and upper is not None:
+        keep &= np.isfinite(lower) & np.isfinite(upper)
+        hit = (y >= lower) & (y <= upper)
+        width = np.asarray(upper, float) - np.asarray(lower, float)
+    elif sets is not None:
+        labels = np.where(np.isfinite(y), y, 0).astype(int)
+        hit = np.asarray(sets, bool)[np.arange(len(y)), labels]
+        width = None
+    else:
+        raise ValueError("give lower and upper, or sets")
+    bins = np.searchsorted(np.asarray(edges, float), sim, side="right")
+    names = (
+        [f"< {edges[0]:g}"] + [f"{a:g}–{b:g}" for a, b in pairwise(edges)] + [f"≥ {edges[-1]:g}"]
+    )
+    out: dict[str, dict[str, float]] = {}
+    for b, name in enumerate(names):
+        rows = keep & (bins == b)
+        entry = {"n": int(rows.sum()), "coverage": float(hit[rows].mean()) if rows.any() else nan}
+        if width is not None:
+            entry["mean_width"] = float(width[rows].mean()) if rows.any() else nan
+        out[name] = entry
+    return out

@@ -5,6 +5,13 @@ that are equally good within noise, and how much those equally good models disag
 Conventions: RMSE and MAE in target units; similarity is the maximum Tanimoto similarity
 (ECFP6, 1024 bits) of a test molecule to its training set; disagreement is the standard deviation
 (target units) of the equally good models' predictions for a molecule.
+
+Classification (0/1 labels): ROC-AUC, PR-AUC and the Brier score per seed; "equally good" by the
+paired test of ROC-AUC (higher is better); disagreement is the standard deviation of the equally
+good models' P(class 1) for a molecule; the model's own uncertainty is ``min(p, 1 - p)`` (the
+probability it gives the other class); the error both are ranked against is whether the
+reference model misclassifies the molecule (``|y - p|`` would be ``min(p, 1 - p)`` itself on
+every correct prediction).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from scipy import stats
 from molfit.chem import max_tanimoto
 from molfit.data.split import make_split
 from molfit.errors import InputError
-from molfit.models import get_model
+from molfit.models import get_model, infer_task
 from molfit.uncertainty import AD_FINGERPRINT, ApplicabilityDomain
 
 ModelSpec = str | tuple[str, dict[str, Any]]
@@ -92,15 +99,17 @@ class SplitComparison:
 
     Attributes:
         method: split name (random, scaffold, cluster...).
-        scores: ``{model: {metric: [value per seed]}}`` (rmse, mae in target units; r2).
-        equally_good: models not significantly worse than the best in RMSE.
-        p_values: paired-test p-value of each model's RMSE against the best model's.
+        scores: ``{model: {metric: [value per seed]}}`` (rmse, mae in target units; r2; for
+            classification roc_auc, pr_auc, brier).
+        equally_good: models not significantly worse than the best in the primary metric.
+        p_values: paired-test p-value of each model's primary metric against the best model's.
         signals: per seed, rank correlation with the reference model's absolute error of the
             equally good models' disagreement (``disagreement``) and of the reference model's
             own std (``own_std``; ``nan`` when no model has one).
         molecules: per test molecule of every seed: smiles, seed, y, the reference model's
             prediction, its own std, the disagreement, similarity to train and the domain flag.
         reference: the best model that has a std of its own (the best model if none has).
+        primary: the metric that ranks models (``rmse``; ``roc_auc`` for classification).
     """
 
     method: str
@@ -110,9 +119,11 @@ class SplitComparison:
     signals: list[dict[str, float]]
     molecules: list[dict[str, Any]] = field(repr=False)
     reference: str = ""
+    primary: str = "rmse"
 
     def summary(self) -> dict[str, dict[str, float | bool]]:
-        """``{model: {rmse, rmse_lo, rmse_hi, mae, r2, p_vs_best, equally_good}}``."""
+        """``{model: {metric, metric_lo, metric_hi (every metric), p_vs_best, equally_good}}``,
+        e.g. ``rmse, rmse_lo, rmse_hi, mae, ...``."""
         out: dict[str, dict[str, float | bool]] = {}
         for name, block in self.scores.items():
             row: dict[str, float | bool] = {}
@@ -154,6 +165,12 @@ class Comparison:
     models: list[str]
     seeds: list[int]
     splits: dict[str, SplitComparison]
+    task: str = "regression"
+
+    @property
+    def primary(self) -> str:
+        """The metric that ranks models: ``rmse`` (regression) or ``roc_auc``."""
+        return "roc_auc" if self.task == "classification" else "rmse"
 
 
 def _spec(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
@@ -167,10 +184,19 @@ def _fit_predict(
     train_smiles: list[str],
     y_train: np.ndarray,
     test_smiles: list[str],
+    task: str = "regression",
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Test predictions and own std (regression), or P(class 1) and ``None``."""
     model = get_model(name, **params)
     if "seed" in model.get_params():
         model.set_params(seed=seed)
+    if task == "classification":
+        if "task" not in model.get_params():
+            raise InputError(f"model {name!r} does not classify; pick a classifier")
+        model.set_params(task="classification")
+        model.fit(train_smiles, y_train)
+        proba = np.asarray(model.predict_proba(test_smiles), float)
+        return proba.reshape(len(test_smiles), -1)[:, -1], None
     model.fit(train_smiles, y_train)
     mean, std = model.predict(test_smiles, return_std=True)
     mean = np.asarray(mean, float).reshape(len(test_smiles))
@@ -186,6 +212,7 @@ def compare_models(
     splits: Sequence[str] = ("random", "scaffold"),
     target: str = "y",
     unit: str = "",
+    task: str = "auto",
     alpha: float = 0.05,
     work_dir: str | os.PathLike[str] | None = None,
     progress: Any = None,
@@ -194,7 +221,8 @@ def compare_models(
 
     Args:
         smiles: ``n`` molecules.
-        y: ``(n,)`` or ``(n, 1)`` regression labels (target units).
+        y: ``(n,)`` or ``(n, 1)`` labels: regression values (target units) or 0/1 classes.
+        task: ``regression``, ``classification`` or ``auto`` (classification for 0/1 labels).
         models: registry names (``"extratrees"``), ``(name, params)`` pairs, or a mapping
             label → either (to compare two settings of one model).
         seeds: number of seeds (0..k-1) or the seeds themselves; each seed is one split.
@@ -211,7 +239,13 @@ def compare_models(
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1 or len(y) != len(smiles):
-        raise InputError(f"compare needs one regression target per molecule, got y {y.shape}")
+        raise InputError(f"compare needs one target per molecule, got y {y.shape}")
+    if task == "auto":
+        task = infer_task(y[:, None])
+    if task not in ("regression", "classification"):
+        raise InputError(f"task must be regression, classification or auto, got {task!r}")
+    if task == "classification" and not np.isin(y, (0.0, 1.0)).all():
+        raise InputError("classification labels must be 0 or 1 (two classes)")
     if isinstance(models, Mapping):
         specs = {str(k): _spec(v) for k, v in models.items()}
     else:
@@ -240,7 +274,8 @@ def compare_models(
                 file = None
                 if cache is not None:
                     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)
-                    file = cache / f"{method}-{seed}-{safe}.npz"
+                    kind = "-cls" if task == "classification" else ""
+                    file = cache / f"{method}-{seed}-{safe}{kind}.npz"
                 if file is not None and file.exists():
                     z = np.load(file)
                     mean, std = z["mean"], (z["std"] if z["has_std"] else None)
@@ -252,6 +287,7 @@ def compare_models(
                         [smiles[i] for i in train],
                         y[train],
                         [smiles[i] for i in test],
+                        task,
                     )
                     if file is not None:
                         tmp = file.with_suffix(".tmp.npz")
@@ -263,44 +299,41 @@ def compare_models(
                         )
                         os.replace(tmp, file)
                 if progress is not None:
-                    progress(
-                        f"{method} seed {seed} {label}: rmse "
-                        f"{np.sqrt(np.mean((mean - y[test]) ** 2)):.4g}"
-                    )
+                    progress(f"{method} seed {seed} {label}: {_headline(y[test], mean, task)}")
                 preds[label].append((mean, std))
-        scores = {}
-        for label in specs:
-            block: dict[str, list[float]] = {"rmse": [], "mae": [], "r2": []}
-            for (mean, _), (_, test) in zip(preds[label], parts, strict=True):
-                err = mean - y[test]
-                block["rmse"].append(float(np.sqrt(np.mean(err**2))))
-                block["mae"].append(float(np.mean(np.abs(err))))
-                ss = float(np.sum((y[test] - y[test].mean()) ** 2))
-                block["r2"].append(1.0 - float(np.sum(err**2)) / ss if ss > 0 else float("nan"))
-            scores[label] = block
-        rmse = {k: v["rmse"] for k, v in scores.items()}
-        good = equally_good(rmse, alpha=alpha)
+        scores = {
+            label: _seed_scores([p for p, _ in preds[label]], [y[t] for _, t in parts], task)
+            for label in specs
+        }
+        primary = "roc_auc" if task == "classification" else "rmse"
+        sign = -1.0 if task == "classification" else 1.0  # rank lower-is-better
+        main = {k: v[primary] for k, v in scores.items()}
+        good = equally_good(main, lower_is_better=task != "classification", alpha=alpha)
         best = good[0]
-        p_values = {k: (1.0 if k == best else paired_test(rmse[k], rmse[best])) for k in specs}
-        committee = (
-            good
-            if len(good) >= 2
-            else good
-            + [k for k in sorted(specs, key=lambda k: np.mean(rmse[k])) if k not in good][:1]
-        )
+        p_values = {k: (1.0 if k == best else paired_test(main[k], main[best])) for k in specs}
+        by_score = sorted(specs, key=lambda k: sign * float(np.nanmean(main[k])))
+        committee = good if len(good) >= 2 else good + [k for k in by_score if k not in good][:1]
         # the error both signals are ranked against: the best model that has a std of its own
-        ranked = good + [k for k in sorted(specs, key=lambda k: np.mean(rmse[k])) if k not in good]
-        reference = next((k for k in ranked if preds[k][0][1] is not None), best)
+        # (a classifier's own uncertainty is min(p, 1 - p), which every classifier has)
+        ranked = good + [k for k in by_score if k not in good]
+        reference = next(
+            (k for k in ranked if preds[k][0][1] is not None or task == "classification"), best
+        )
         signals, molecules = [], []
         for s, (seed, (train, test)) in enumerate(zip(seed_list, parts, strict=True)):
             stack = np.stack([preds[k][s][0] for k in committee])
             dis = stack.std(axis=0)
             best_mean, best_std = preds[reference][s]
             abs_err = np.abs(best_mean - y[test])
+            ranked_err = abs_err
+            if task == "classification":
+                best_std = np.minimum(best_mean, 1.0 - best_mean)
+                # |y - p| is min(p, 1 - p) itself when right: rank against "misclassified"
+                ranked_err = ((best_mean >= 0.5) != (y[test] == 1)).astype(np.float64)
             signals.append(
                 {
-                    "disagreement": spearman(dis, abs_err),
-                    "own_std": spearman(best_std, abs_err)
+                    "disagreement": spearman(dis, ranked_err),
+                    "own_std": spearman(best_std, ranked_err)
                     if best_std is not None
                     else float("nan"),
                 }
@@ -321,8 +354,40 @@ def compare_models(
                         "in_domain": bool(domain[j]),
                     }
                 )
-        out[method] = SplitComparison(method, scores, good, p_values, signals, molecules, reference)
-    return Comparison(target, unit, list(specs), seed_list, out)
+        out[method] = SplitComparison(
+            method, scores, good, p_values, signals, molecules, reference, primary
+        )
+    return Comparison(target, unit, list(specs), seed_list, out, task)
+
+
+def _headline(y: np.ndarray, pred: np.ndarray, task: str) -> str:
+    if task == "classification":
+        return f"roc_auc {_seed_scores([pred], [y], task)['roc_auc'][0]:.4g}"
+    return f"rmse {np.sqrt(np.mean((pred - y) ** 2)):.4g}"
+
+
+def _seed_scores(
+    preds: list[np.ndarray], labels: list[np.ndarray], task: str
+) -> dict[str, list[float]]:
+    """Per-seed metrics: rmse, mae, r2 (regression) or roc_auc, pr_auc, brier (P(1))."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    if task == "classification":
+        block: dict[str, list[float]] = {"roc_auc": [], "pr_auc": [], "brier": []}
+        for p, y in zip(preds, labels, strict=True):
+            both = len(np.unique(y)) == 2  # AUCs need both classes in the test set
+            block["roc_auc"].append(float(roc_auc_score(y, p)) if both else float("nan"))
+            block["pr_auc"].append(float(average_precision_score(y, p)) if both else float("nan"))
+            block["brier"].append(float(np.mean((p - y) ** 2)))
+        return block
+    block = {"rmse": [], "mae": [], "r2": []}
+    for mean, y in zip(preds, labels, strict=True):
+        err = mean - y
+        block["rmse"].append(float(np.sqrt(np.mean(err**2))))
+        block["mae"].append(float(np.mean(np.abs(err))))
+        ss = float(np.sum((y - y.mean()) ** 2))
+        block["r2"].append(1.0 - float(np.sum(err**2)) / ss if ss > 0 else float("nan"))
+    return block
 
 
 def _domain(smiles: list[str], bits: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -338,6 +403,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "target": comparison.target,
         "unit": comparison.unit,
+        "task": comparison.task,
+        "primary_metric": comparison.primary,
         "models": comparison.models,
         "seeds": comparison.seeds,
         "splits": {

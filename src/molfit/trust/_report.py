@@ -73,7 +73,11 @@ def comparison_figure(comparison: Comparison) -> str:
         ax.scatter(sim[~flag], dis[~flag], s=8, alpha=0.7, c="tab:red", label="out of domain")
         ax.set_title(f"{method} split")
         ax.set_xlabel("max Tanimoto similarity to training set")
-        ax.set_ylabel(f"disagreement ({comparison.unit or 'target units'})")
+        ax.set_ylabel(
+            "disagreement (std of P(class 1))"
+            if comparison.task == "classification"
+            else f"disagreement ({comparison.unit or 'target units'})"
+        )
         ax.legend(fontsize=7)
     fig.tight_layout()
     out = _png(fig)
@@ -86,6 +90,9 @@ def write_comparison_report(
 ) -> Path:
     """Write the HTML report atomically and return its path."""
     unit = f" ({comparison.unit})" if comparison.unit else ""
+    cls = comparison.task == "classification"
+    key = comparison.primary
+    key_name = "ROC-AUC" if cls else "RMSE"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>molfit compare</title><style>body{font-family:sans-serif;max-width:1100px;",
@@ -94,8 +101,12 @@ def write_comparison_report(
         f"</head><body><h1>Model comparison: {html.escape(comparison.target)}{unit}</h1>",
         f"<p>{len(comparison.models)} models, seeds {comparison.seeds}; each seed is one split. ",
         "Confidence intervals are 95 % Student-t over seeds; 'equally good' means the paired ",
-        "t-test of seed-wise RMSE against the best model gives p ≥ 0.05.</p>",
-        "<h2>Splits side by side (RMSE, mean [95 % CI])</h2>",
+        f"t-test of seed-wise {key_name} against the best model gives p ≥ 0.05.",
+        " Classification: disagreement is the std of the equally good models' P(class 1); the ",
+        "own uncertainty is min(p, 1 − p); the signals are ranked against misclassification.</p>"
+        if cls
+        else "</p>",
+        f"<h2>Splits side by side ({key_name}, mean [95 % CI])</h2>",
     ]
     methods = list(comparison.splits)
     rows = []
@@ -104,23 +115,23 @@ def write_comparison_report(
         for m in methods:
             s = comparison.splits[m].summary()[model]
             star = " *" if s["equally_good"] else ""
-            row.append(f"{s['rmse']:.4g} [{s['rmse_lo']:.4g}, {s['rmse_hi']:.4g}]{star}")
+            row.append(f"{s[key]:.4g} [{s[key + '_lo']:.4g}, {s[key + '_hi']:.4g}]{star}")
         rows.append(row)
     parts.append(_table(["model", *methods], rows))
     parts.append("<p>* in the equally good set of that split.</p>")
     for m, c in comparison.splits.items():
         parts.append(f"<h2>{html.escape(m)} split</h2>")
         summ = c.summary()
+        metrics = ("roc_auc", "pr_auc", "brier") if cls else ("rmse", "mae", "r2")
+        names = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier"}
+        names.update({"rmse": "RMSE", "mae": "MAE", "r2": "R²"})
         parts.append(
             _table(
-                ["model", "RMSE", "CI", "MAE", "R²", "p vs best", "equally good"],
+                ["model", *(f"{names[m]} [95 % CI]" for m in metrics), "p vs best", "equally good"],
                 [
                     [
                         k,
-                        v["rmse"],
-                        f"[{v['rmse_lo']:.4g}, {v['rmse_hi']:.4g}]",
-                        v["mae"],
-                        v["r2"],
+                        *(f"{v[m]:.4g} [{v[m + '_lo']:.4g}, {v[m + '_hi']:.4g}]" for m in metrics),
                         v["p_vs_best"],
                         v["equally_good"],
                     ]
@@ -129,10 +140,12 @@ def write_comparison_report(
             )
         )
         sig = c.signal_summary()
-        parts.append("<h3>Is disagreement a better error signal than the model's own σ?</h3>")
+        own = "min(p, 1 − p)" if cls else "σ"
+        parts.append(f"<h3>Is disagreement a better error signal than the model's own {own}?</h3>")
         parts.append(
             f"<p>Spearman correlations with the absolute error of "
-            f"{html.escape(c.reference)}, the best model with a σ of its own.</p>"
+            f"{html.escape(c.reference)}, the best model with a{'n' if cls else ''} {own} of its "
+            "own.</p>"
         )
         parts.append(_table(["signal", "value"], [[k, v] for k, v in sig.items()]))
         top = sorted(c.molecules, key=lambda r: -r["disagreement"])[:n_molecules]
@@ -143,7 +156,7 @@ def write_comparison_report(
                     "molecule",
                     "smiles",
                     "y",
-                    "best prediction",
+                    "best P(class 1)" if cls else "best prediction",
                     "disagreement",
                     "similarity",
                     "in domain",

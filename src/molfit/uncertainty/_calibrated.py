@@ -17,6 +17,14 @@ Calibration method (``method``):
   ``calib_fraction`` of the rows given.
 * ``"cv+"``: K-fold CV+ on all rows given (training + calibration): for small data, where holding
   out a calibration set would cost too much.
+* ``"jackknife+"``: CV+ with one fold per molecule (``n`` leave-one-out refits, all kept for
+  prediction): the tightest use of very small data, for cheap models. Regression only; refused
+  above ``jackknife_max`` molecules.
+* ``"mondrian"``: split conformal with one quantile per group: per similarity-to-training bin
+  (``bin_edges``, max Tanimoto ECFP6/1024 to the training rows) for regression, per true class
+  for classification. Coverage then holds within each bin / class, not only on average. A bin
+  with too few calibration molecules for the coverage (fewer than ``⌈1/α⌉ - 1``) borrows the
+  largest quantile of the other bins and of all molecules pooled (wider, never narrower).
 * ``"auto"`` (default): CV+ when fewer than ``small_data`` (500) molecules are available in
   total, split conformal otherwise.
 """
@@ -53,8 +61,10 @@ from molfit.uncertainty._conformal import (
     ProbabilityCalibrator,
     conformal_quantile,
     cv_plus_interval,
+    mondrian_quantiles,
     prediction_sets,
     scale_of,
+    similarity_bins,
     std_offset,
 )
 from molfit.uncertainty._domain import AD_FINGERPRINT, ApplicabilityDomain
@@ -62,7 +72,8 @@ from molfit.uncertainty._domain import AD_FINGERPRINT, ApplicabilityDomain
 _AD_SETTINGS = {"featurizer": "ecfp", "radius": 3, "n_bits": 1024, "counts": False}
 FORMAT = "molfit.CalibratedModel/2"
 _READABLE = ("molfit.CalibratedModel/1", FORMAT)
-METHODS = ("auto", "split", "cv+")
+METHODS = ("auto", "split", "cv+", "jackknife+", "mondrian")
+BIN_EDGES = (0.3, 0.5)
 
 
 def _raw_predict(model: Any, mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -91,7 +102,8 @@ class CalibratedModel(BaseEstimator):
     Args:
         estimator: an unfitted estimator (e.g. ``get_model("extratrees")``); cloned at fit.
         coverage: nominal coverage of intervals and prediction sets (0.9 = 90 %).
-        method: ``"auto"``, ``"split"`` or ``"cv+"`` (see module docs).
+        method: ``"auto"``, ``"split"``, ``"cv+"``, ``"jackknife+"`` or ``"mondrian"`` (see
+            module docs).
         calibration: probability calibration for classifiers: ``"auto"``, ``"platt"``,
             ``"isotonic"`` or ``"none"``.
         n_folds: folds for CV+.
@@ -102,6 +114,12 @@ class CalibratedModel(BaseEstimator):
         domain_percentile: percentile of within-train nearest-neighbour similarity used as the
             applicability-domain threshold.
         seed: random seed (folds, hold-out).
+        bin_edges: Tanimoto similarity edges of the Mondrian bins (``(0.3, 0.5)``: below 0.3,
+            0.3 to 0.5, from 0.5), used by ``method="mondrian"`` for regression.
+        jackknife_max: ``method="jackknife+"`` refuses more molecules than this (it keeps one
+            fitted model per molecule).
+        domain_neighbours: the domain similarity is the mean Tanimoto similarity to this many
+            nearest training molecules (1: the nearest one only).
 
     Its scikit-learn estimator type is the inner estimator's.
     """
@@ -118,6 +136,9 @@ class CalibratedModel(BaseEstimator):
         normalize: bool = True,
         domain_percentile: float = 5.0,
         seed: int = 0,
+        bin_edges: tuple[float, ...] = BIN_EDGES,
+        jackknife_max: int = 1000,
+        domain_neighbours: int = 1,
     ) -> None:
         self.estimator = estimator
         self.coverage = coverage
@@ -129,6 +150,9 @@ class CalibratedModel(BaseEstimator):
         self.normalize = normalize
         self.domain_percentile = domain_percentile
         self.seed = seed
+        self.bin_edges = bin_edges
+        self.jackknife_max = jackknife_max
+        self.domain_neighbours = domain_neighbours
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -152,11 +176,18 @@ class CalibratedModel(BaseEstimator):
         if not 0.0 < float(self.coverage) < 1.0:
             raise InputError(f"coverage must lie between 0 and 1, got {self.coverage}")
         if self.method not in METHODS:
-            raise InputError(f"method must be auto, split or cv+, got {self.method!r}")
+            raise InputError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0.0 < float(self.calib_fraction) < 1.0:
             raise InputError(f"calib_fraction must lie between 0 and 1, got {self.calib_fraction}")
         if int(self.n_folds) < 2:
             raise InputError(f"n_folds must be at least 2, got {self.n_folds}")
+        if int(self.domain_neighbours) < 1:
+            raise InputError(f"domain_neighbours must be at least 1, got {self.domain_neighbours}")
+        edges = np.asarray(self.bin_edges, dtype=np.float64)
+        if edges.ndim != 1 or np.any(np.diff(edges) <= 0) or np.any((edges <= 0) | (edges >= 1)):
+            raise InputError(
+                f"bin_edges must increase strictly within (0, 1), got {tuple(self.bin_edges)}"
+            )
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
@@ -202,14 +233,25 @@ class CalibratedModel(BaseEstimator):
         method = self.method
         if method == "auto":
             method = "cv+" if n_total < self.small_data else "split"
-        if method == "cv+" and cal_mols is not None:  # small data: every molecule trains
+        if method in ("cv+", "jackknife+") and cal_mols is not None:  # every molecule trains
             mols, Y = mols + cal_mols, np.concatenate([Y, Y_cal])
             cal_mols = Y_cal = None
-        if method == "split" and cal_mols is None:
+        if method in ("split", "mondrian") and cal_mols is None:
             mols, Y, cal_mols, Y_cal = self._hold_out(mols, Y)
         self.method_ = method
         task = getattr(self.estimator, "task", "auto")
         self.task_ = infer_task(Y) if task in (None, "auto") else task
+        if method == "jackknife+":
+            if self.task_ != "regression":
+                raise InputError(
+                    "method 'jackknife+' is for regression; use cv+ or mondrian for classification"
+                )
+            if len(mols) > int(self.jackknife_max):
+                raise InputError(
+                    f"method 'jackknife+' refits once per molecule and keeps every model; "
+                    f"{len(mols)} molecules is more than jackknife_max={self.jackknife_max} "
+                    "(use cv+, or raise jackknife_max)"
+                )
         self.targets_ = list(targets) if targets else [f"y{t}" for t in range(Y.shape[1])]
         if len(self.targets_) != Y.shape[1]:
             raise InputError(f"{len(self.targets_)} target names for {Y.shape[1]} targets")
@@ -219,17 +261,21 @@ class CalibratedModel(BaseEstimator):
         self.estimator_ = clone(self.estimator).fit(mols, self._y(Y), **fit_params)
         self.task_ = getattr(self.estimator_, "task_", self.task_)
         steps.update()
+        self.domain_ = ApplicabilityDomain(self.domain_percentile, self.domain_neighbours).fit(mols)
         steps.set_postfix_str(f"calibrate ({method})")
-        if method == "split":
+        if method in ("split", "mondrian"):
             values, std = _raw_predict(self.estimator_, cal_mols)
-            self._calibrate(values, std, Y_cal, folds=None)
+            groups = None
+            if method == "mondrian":
+                groups = self._groups(self.domain_.score(cal_mols)[0])
+            self._calibrate(values, std, Y_cal, folds=None, groups=groups)
             self.fold_models_ = []
         else:
-            values, std, folds = self._cross_val(mols, Y, progress, fit_params)
+            n_folds = len(mols) if method == "jackknife+" else int(self.n_folds)
+            values, std, folds = self._cross_val(mols, Y, progress, fit_params, n_folds)
             self._calibrate(values, std, Y, folds=folds)
         steps.update()
         steps.set_postfix_str("applicability domain")
-        self.domain_ = ApplicabilityDomain(self.domain_percentile).fit(mols)
         steps.update()
         steps.close()
         self.n_train_ = len(mols)
@@ -252,16 +298,26 @@ class CalibratedModel(BaseEstimator):
         cal, train = np.sort(order[:n_cal]), np.sort(order[n_cal:])
         return [mols[i] for i in train], Y[train], [mols[i] for i in cal], Y[cal]
 
+    def _groups(self, similarity: np.ndarray) -> np.ndarray:
+        """Mondrian bin ``(n,)`` of each similarity to the training set."""
+        return similarity_bins(similarity, tuple(float(e) for e in self.bin_edges))
+
     def _cross_val(
-        self, mols: list[Chem.Mol], Y: np.ndarray, progress: bool, fit_params: dict[str, Any]
+        self,
+        mols: list[Chem.Mol],
+        Y: np.ndarray,
+        progress: bool,
+        fit_params: dict[str, Any],
+        n_folds: int,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         rng = np.random.default_rng(self.seed)
-        folds = rng.permutation(len(mols)) % self.n_folds
+        folds = rng.permutation(len(mols)) % n_folds
         values = np.full(Y.shape, np.nan)
         std = np.full(Y.shape, np.nan)
         self.fold_models_ = []
         has_std = True
-        for k in tqdm(range(self.n_folds), desc="CV+ folds", disable=not progress, leave=False):
+        desc = "jackknife+ refits" if n_folds == len(mols) else "CV+ folds"
+        for k in tqdm(range(n_folds), desc=desc, disable=not progress, leave=False):
             tr, te = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
             fold_model = clone(self.estimator).fit(
                 [mols[i] for i in tr], self._y(Y[tr]), **fit_params
@@ -277,9 +333,15 @@ class CalibratedModel(BaseEstimator):
         return values, (std if has_std else None), folds
 
     def _calibrate(
-        self, values: np.ndarray, std: np.ndarray | None, Y: np.ndarray, folds: np.ndarray | None
+        self,
+        values: np.ndarray,
+        std: np.ndarray | None,
+        Y: np.ndarray,
+        folds: np.ndarray | None,
+        groups: np.ndarray | None = None,
     ) -> None:
-        """Per task: conformal quantile (split), CV+ residuals, or calibrator + set threshold."""
+        """Per task: conformal quantile (split; per similarity bin with ``groups``), CV+
+        residuals, or calibrator + set threshold (per class for Mondrian)."""
         self.tasks_: list[dict[str, np.ndarray]] = []
         self.calibrators_: list[ProbabilityCalibrator] = []
         for t in range(Y.shape[1]):
@@ -291,7 +353,14 @@ class CalibratedModel(BaseEstimator):
                 p_true = np.where(y == 1, p, 1 - p)
                 self.calibrators_.append(cal)
                 q = conformal_quantile(1 - p_true, self.coverage)
-                self.tasks_.append({"set_threshold": np.array(q)})
+                entry = {"set_threshold": np.array(q)}
+                if groups is not None:  # Mondrian: one threshold per true class
+                    per_class = mondrian_quantiles(1 - p_true, y.astype(int), self.coverage)
+                    entry["class_threshold"] = np.array(
+                        [per_class.get(c, 1.0) for c in (0, 1)], dtype=np.float64
+                    )
+                    entry["n_calib_class"] = np.array([(y == c).sum() for c in (0, 1)])
+                self.tasks_.append(entry)
                 continue
             s_t = None if std is None or not self.normalize else std[rows, t]
             offset = std_offset(s_t, np.abs(y - v))
@@ -299,10 +368,23 @@ class CalibratedModel(BaseEstimator):
             entry = {"offset": np.array(offset), "normalized": np.array(s_t is not None)}
             if folds is None:
                 entry["q"] = np.array(conformal_quantile(scores, self.coverage))
+                if groups is not None:
+                    entry.update(self._bin_quantiles(scores, groups[rows], float(entry["q"])))
             else:
                 entry["residuals"] = scores
                 entry["folds"] = folds[rows]
             self.tasks_.append(entry)
+
+    def _bin_quantiles(self, scores: np.ndarray, groups: np.ndarray, pooled: float) -> dict:
+        """Mondrian quantile per similarity bin; bins too small to promise the coverage borrow
+        the largest finite quantile (the pooled one included)."""
+        n_bins = len(self.bin_edges) + 1
+        per_bin = mondrian_quantiles(scores, groups, self.coverage)
+        q = np.array([per_bin.get(b, np.inf) for b in range(n_bins)], dtype=np.float64)
+        finite = [v for v in [*q, pooled] if np.isfinite(v)]
+        fallback = max(finite) if finite else np.inf
+        counts = np.array([(groups == b).sum() for b in range(n_bins)])
+        return {"q_bins": np.where(np.isfinite(q), q, fallback), "n_calib_bins": counts}
 
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, X: Sequence[Any], progress: bool = False, chunk: int = 50_000) -> Prediction:
@@ -356,7 +438,7 @@ class CalibratedModel(BaseEstimator):
 
     def _predict_valid(self, mols: list[Chem.Mol]) -> dict[str, Any]:
         model = self.estimator_
-        bits = None
+        bits = F = None
         if hasattr(model, "predict_features"):
             F = model.featurize(mols)
             values, std = model.predict_features(F)
@@ -373,25 +455,29 @@ class CalibratedModel(BaseEstimator):
             )
             res["mean"] = proba
             res["sets"] = np.stack(
-                [
-                    prediction_sets(proba[:, t], float(e["set_threshold"]))
-                    for t, e in enumerate(self.tasks_)
-                ],
-                axis=1,
+                [self._sets(proba[:, t], e) for t, e in enumerate(self.tasks_)], axis=1
             )
             return res
         res["mean"], res["raw_std"] = values, std
         lower, upper = np.empty_like(values), np.empty_like(values)
-        fold_out = (
-            [_raw_predict(m, mols) for m in self.fold_models_] if self.method_ == "cv+" else []
-        )
+        fold_out = []
+        if self.method_ in ("cv+", "jackknife+"):
+            # fold models are clones of one estimator: featurize the queries once for all
+            shared = F if hasattr(model, "predict_features") else None
+            fold_out = [
+                m.predict_features(shared) if shared is not None else _raw_predict(m, mols)
+                for m in self.fold_models_
+            ]
         for t, e in enumerate(self.tasks_):
             normalized = bool(e["normalized"])
             offset = float(e["offset"])
-            if self.method_ == "split":
+            if self.method_ in ("split", "mondrian"):
                 scale = scale_of(std[:, t] if normalized else None, len(mols), offset)
-                lower[:, t] = values[:, t] - float(e["q"]) * scale
-                upper[:, t] = values[:, t] + float(e["q"]) * scale
+                q = float(e["q"])
+                if "q_bins" in e:
+                    q = e["q_bins"][self._groups(res["domain"][0])]
+                lower[:, t] = values[:, t] - q * scale
+                upper[:, t] = values[:, t] + q * scale
             else:
                 fm = np.column_stack([v[:, t] for v, _ in fold_out])
                 fs = np.column_stack(
@@ -405,6 +491,15 @@ class CalibratedModel(BaseEstimator):
                 )
         res["lower"], res["upper"] = lower, upper
         return res
+
+    @staticmethod
+    def _sets(proba1: np.ndarray, entry: dict[str, np.ndarray]) -> np.ndarray:
+        """Prediction sets ``(n, 2)``: one threshold, or one per class (Mondrian)."""
+        if "class_threshold" not in entry:
+            return prediction_sets(proba1, float(entry["set_threshold"]))
+        q0, q1 = (float(v) for v in entry["class_threshold"])
+        p = np.asarray(proba1, float)
+        return np.stack([p <= q0 + 1e-12, 1.0 - p <= q1 + 1e-12], axis=-1)
 
     def _record(self, out, sets, sim, in_domain, notes, errors, has_raw: bool) -> Prediction:
         def shape(a: np.ndarray | None) -> np.ndarray | None:
@@ -477,6 +572,9 @@ class CalibratedModel(BaseEstimator):
             "format": FORMAT,
             "coverage": self.coverage,
             "method": self.method_,
+            "bin_edges": [float(e) for e in self.bin_edges],
+            "jackknife_max": int(self.jackknife_max),
+            "domain_neighbours": int(self.domain_neighbours),
             "calibration": self.calibration,
             "n_folds": self.n_folds,
             "small_data": self.small_data,
@@ -545,6 +643,9 @@ class CalibratedModel(BaseEstimator):
             normalize=config["normalize"],
             domain_percentile=config["domain_percentile"],
             seed=config["seed"],
+            bin_edges=tuple(config.get("bin_edges", BIN_EDGES)),
+            jackknife_max=config.get("jackknife_max", 1000),
+            domain_neighbours=config.get("domain_neighbours", 1),
         )
         self.estimator_ = estimator
         self.method_ = config["method"]

@@ -182,6 +182,7 @@ class InputAdapter(abc.ABC):
         method: str,
         seed: int,
         progress: bool,
+        domain_neighbours: int = 1,
     ) -> Any: ...
 
     @abc.abstractmethod
@@ -238,11 +239,30 @@ class MoleculeInputs(InputAdapter):
         return get_model(model, **params)
 
     def fit(  # type: ignore[override]
-        self, estimator, X, y, X_val, y_val, *, targets, runtime, coverage, method, seed, progress
+        self,
+        estimator,
+        X,
+        y,
+        X_val,
+        y_val,
+        *,
+        targets,
+        runtime,
+        coverage,
+        method,
+        seed,
+        progress,
+        domain_neighbours=1,
     ):
         from molfit.uncertainty import CalibratedModel
 
-        cm = CalibratedModel(estimator, coverage=coverage, method=method, seed=seed)
+        cm = CalibratedModel(
+            estimator,
+            coverage=coverage,
+            method=method,
+            seed=seed,
+            domain_neighbours=domain_neighbours,
+        )
         return cm.fit(
             X, y, X_calib=X_val, y_calib=y_val, targets=targets, progress=progress, runtime=runtime
         )
@@ -267,7 +287,13 @@ class MoleculeInputs(InputAdapter):
     def summary(self, model, coverage):  # type: ignore[override]
         return {
             "uncertainty": f"{model.method_} conformal, {coverage:.0%} coverage",
-            "applicability domain": f"Tanimoto threshold {model.domain_.threshold_:.2f}; "
+            "applicability domain": f"Tanimoto threshold {model.domain_.threshold_:.2f}"
+            + (
+                f" (mean over the {model.domain_.neighbours} nearest training molecules)"
+                if getattr(model.domain_, "neighbours", 1) > 1
+                else ""
+            )
+            + "; "
             f"elements {' '.join(model.domain_.elements_)}",
         }
 
@@ -338,7 +364,20 @@ class StructureInputs(InputAdapter):
         return get_model(model, **params)
 
     def fit(  # type: ignore[override]
-        self, estimator, X, y, X_val, y_val, *, targets, runtime, coverage, method, seed, progress
+        self,
+        estimator,
+        X,
+        y,
+        X_val,
+        y_val,
+        *,
+        targets,
+        runtime,
+        coverage,
+        method,
+        seed,
+        progress,
+        domain_neighbours=1,
     ):
         return estimator.fit(X, y, X_val=X_val, y_val=y_val, runtime=runtime)
 

@@ -419,6 +419,7 @@ def train_run(
     seed: int = 0,
     coverage: float = 0.9,
     method: str = "auto",
+    domain_neighbours: int = 1,
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
     limit: int | None = None,
@@ -438,6 +439,10 @@ def train_run(
         split_file: a split JSON from ``molfit data split --out`` (source-row indices).
         limit: a seeded random subset of that many labelled rows.
         standardize: pass every SMILES through :func:`molfit.chem.standardize` first.
+        method: conformal method of molecule models (``auto``, ``split``, ``cv+``,
+            ``jackknife+``, ``mondrian``; see :class:`molfit.uncertainty.CalibratedModel`).
+        domain_neighbours: molecule models: the applicability-domain similarity is the mean
+            Tanimoto similarity to this many nearest training molecules.
 
     Raises:
         InputError: bad data, columns, parameters, or too few rows to test on.
@@ -515,6 +520,7 @@ def train_run(
             runtime=runtime,
             coverage=coverage,
             method=method,
+            domain_neighbours=domain_neighbours,
             seed=seed,
             task=task,
             name=name,
@@ -543,6 +549,7 @@ def _train_into(
     seed: int,
     task: str,
     name: str,
+    domain_neighbours: int = 1,
     split_method: str,
     progress: bool,
     rows: dict[str, Any],
@@ -572,6 +579,7 @@ def _train_into(
         method=method,
         seed=seed,
         progress=progress,
+        domain_neighbours=domain_neighbours,
     )
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -622,6 +630,9 @@ def _train_into(
     keys = adapter.keys(dataset.subset(np.concatenate([tr, va])))
     run.write_json(run.train_keys_path, {"kind": "inchikey", "keys": sorted(set(keys) - {""})})
     summary_extra = {"conformal_method": getattr(fitted, "method_", None), "coverage": coverage}
+    by_bin = _coverage_by_bin(y[te], pred, targets, fitted) if adapter.kind == "molecules" else {}
+    if by_bin:
+        summary_extra["coverage_by_similarity"] = by_bin
     run.write_json(
         run.metrics_path,
         {
@@ -677,11 +688,49 @@ def _train_into(
             "fit time (s)": fit_s,
             "predict time (s)": predict_s,
         },
-        metrics={f"test — {t}": m for t, m in metrics.items()},
+        metrics={
+            **{f"test — {t}": m for t, m in metrics.items()},
+            **{
+                f"test coverage per similarity-to-train bin — {t}": {
+                    f"{k} (n = {v['n']})": v["coverage"] for k, v in block.items()
+                }
+                for t, block in by_bin.items()
+            },
+        },
         figures=figures,
         leakage=getattr(split, "leakage", None),
     )
     return RunResult(run.path, metrics, task, fit_s, predict_s, rows)
+
+
+def _coverage_by_bin(
+    y_test: np.ndarray, pred: Any, targets: list[str], model: Any
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per target: test coverage of the intervals (or prediction sets) per bin of similarity
+    to the training set, with the Mondrian bin edges of the model (0.3, 0.5 by default)."""
+    from molfit.evaluate import coverage_by_similarity
+
+    if pred.similarity is None:
+        return {}
+    edges = tuple(float(e) for e in getattr(model, "bin_edges", (0.3, 0.5)))
+    single = len(targets) == 1
+    out = {}
+    for k, t in enumerate(targets):
+        y_k = np.asarray(y_test, float).reshape(len(y_test), -1)[:, k]
+
+        def col(a: np.ndarray, k: int = k) -> np.ndarray:
+            return a if single else a[:, k]
+
+        if pred.task == "classification":
+            if pred.sets is not None:
+                out[t] = coverage_by_similarity(
+                    y_k, pred.similarity, sets=col(pred.sets), edges=edges
+                )
+        elif pred.lower is not None and pred.upper is not None:
+            out[t] = coverage_by_similarity(
+                y_k, pred.similarity, lower=col(pred.lower), upper=col(pred.upper), edges=edges
+            )
+    return out
 
 
 # -- load / predict / evaluate ---------------------------------------------------------------------
