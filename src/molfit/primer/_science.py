@@ -4,12 +4,12 @@ Shipped models come from :func:`molfit.zoo.pretrained` by name (nothing is train
 
 ============== ================================================================================
 ``ethanol-xtb`` committee potential for ethanol, trained on GFN2-xTB labels (MD, symmetries)
-``qm9-u0``      3D model of QM9's U0 (eV)
-``qm9-gap``     3D model of QM9's HOMO–LUMO gap (eV)
-``freesolv-gp`` calibrated Tanimoto GP of FreeSolv hydration free energies (distribution shift)
+``qm9-u0``      3D model of QM9's U0
+``qm9-gap``     3D model of QM9's HOMO–LUMO gap
+``freesolv-gp`` calibrated Tanimoto GP of FreeSolv hydration free energies (shift)
 ============== ================================================================================
 
-Computed here, in this order, after the models load: the toy coordinate MLP of the symmetries
+Units are read from each run directory's record. Computed here, in this order, after the models load: the toy coordinate MLP of the symmetries
 slide (seconds), the B3DB leakage study (a seeded subset, seconds) and the FreeSolv Rashomon pair
 (tens of seconds). One thread does all of it, so start-up never takes more than one core and the
 server answers at once; a request for something not yet ready waits for it (at most
@@ -30,7 +30,7 @@ from molfit.errors import InputError
 WAIT_S = 180.0
 POTENTIAL = "ethanol-xtb"
 POTENTIAL_SMILES = "CCO"
-QM9_MODELS = {"qm9-u0": ("U0 (internal energy at 0 K)", "eV"), "qm9-gap": ("HOMO–LUMO gap", "eV")}
+QM9_MODELS = {"qm9-u0": "U0 (internal energy at 0 K)", "qm9-gap": "HOMO–LUMO gap"}
 SHIFT_MODEL = "freesolv-gp"
 ZOO_NAMES = (POTENTIAL, *QM9_MODELS, SHIFT_MODEL)
 
@@ -111,16 +111,20 @@ class Science:
                 slot.fail("the science slides are disabled")
 
     def describe_model(self, name: str) -> dict[str, Any]:
-        """Name, run directory and training metrics of shipped model ``name`` (if recorded)."""
-        import json
+        """Name, run directory, model class, data, targets with units, split and test metrics
+        of shipped model ``name``, from its run directory's record."""
+        from molfit.workflows import RunDirectory
 
         path = zoo_path(name, self.overrides)
-        out: dict[str, Any] = {"name": name, "path": str(path)}
-        metrics = path / "metrics.json"
-        if metrics.is_file():
-            with contextlib.suppress(OSError, ValueError):
-                out["metrics"] = json.loads(metrics.read_text())
-        return out
+        config = RunDirectory(path).run_config
+        keys = ("model", "dataset", "targets", "split", "metrics")
+        return {"name": name, "path": str(path), **{k: config.get(k) for k in keys}}
+
+    def unit_of(self, name: str) -> str:
+        """The unit of the first target of shipped model ``name`` (``""`` if not recorded)."""
+        targets = self.describe_model(name).get("targets") or {}
+        first = next(iter(targets.values()), {})
+        return str(first.get("unit", "")) if isinstance(first, dict) else ""
 
     def _prepare(self) -> None:
         from molfit.workflows import load_run_model
@@ -130,9 +134,9 @@ class Science:
 
         self.slots["potential"].run(self._load_potential)
         self.slots["qm9"].run(
-            lambda: {k: (load(k), label, unit) for k, (label, unit) in QM9_MODELS.items()}
+            lambda: {k: (load(k), label, self.unit_of(k)) for k, label in QM9_MODELS.items()}
         )
-        self.slots["shift"].run(lambda: load(SHIFT_MODEL))
+        self.slots["shift"].run(lambda: (load(SHIFT_MODEL), self.unit_of(SHIFT_MODEL)))
         self.slots["toy"].run(self._train_toy)
         from molfit.primer._worry import RashomonPair, leakage_study
 

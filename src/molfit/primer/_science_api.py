@@ -124,8 +124,9 @@ def science_api(
     if route == ("GET", "/api/shift"):
         from molfit.primer._worry import shift_point
 
-        out = shift_point(slots["shift"].get(), _smiles(query.get("smiles", "")))
-        out["model"] = SHIFT_MODEL
+        model, unit = slots["shift"].get()
+        out = shift_point(model, _smiles(query.get("smiles", "")))
+        out["model"], out["unit"] = SHIFT_MODEL, unit
         return out
     if route == ("GET", "/api/leakage"):
         return slots["leakage"].get()

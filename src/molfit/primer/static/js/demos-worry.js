@@ -31,7 +31,8 @@ export function properties3d() {
         `${num(`${p.name}-mean`, p.mean, 3)} ± ${num(`${p.name}-std`, p.std, 3)} ${escapeHtml(p.unit)}`}</td><td class="muted">${escapeHtml(p.name)}</td></tr>`).join("");
       out.innerHTML = `<p class="mono-label"><code>${escapeHtml(r.smiles)}</code> · ${r.symbols.length} atoms</p>
         <table class="numbers props">${rows}</table>
-        <p class="small-text muted">Geometry: ${escapeHtml(r.geometry)}. ± is the committee's spread.</p>
+        <p class="small-text muted">Geometry: ${escapeHtml(r.geometry)}. ± is the committee's spread.
+          Models: ${r.models.map((m) => { const t = Object.keys(m.metrics || {})[0]; const mae = t ? m.metrics[t].mae : undefined; return `molfit zoo “${escapeHtml(m.name)}” (${escapeHtml(m.model)} on ${escapeHtml(m.dataset ?? "?")}${Number.isFinite(mae) ? `, test MAE ${mae.toFixed(3)} ${escapeHtml(m.targets?.[t]?.unit ?? "")}` : ""})`; }).join("; ")}.</p>
         ${r.warnings.map((w) => `<p class="status">${escapeHtml(w)}</p>`).join("")}`;
       out.dataset.state = "ok";
     } catch (err) {
@@ -50,9 +51,9 @@ export function distributionShift() {
   const points = [];
   function draw() {
     clear(svg);
-    const ymax = Math.max(2, ...points.map((p) => p.std * 1.15));
+    const ymax = Math.max(0.1, ...points.map((p) => p.std * 1.25));
     const p = makePlot(svg, { x: [0, 1], y: [0, ymax], margin: { l: 46, r: 14, t: 14, b: 34 } });
-    p.axes(svg, { xticks: [0, 0.2, 0.4, 0.6, 0.8, 1], yticks: [0, Number((ymax / 2).toFixed(1)), Number(ymax.toFixed(1))], xlabel: "similarity →", ylabel: "σ, kcal/mol" });
+    p.axes(svg, { xticks: [0, 0.2, 0.4, 0.6, 0.8, 1], yticks: [0, Number((ymax / 2).toFixed(2)), Number(ymax.toFixed(2))], xlabel: "similarity →", ylabel: `σ, ${points[0]?.unit ?? ""}` });
     if (points.length) {
       const t = points[0].threshold;
       el("line", { x1: p.sx(t), x2: p.sx(t), y1: p.py0, y2: p.py1, class: "guide" }, svg);
@@ -75,7 +76,7 @@ export function distributionShift() {
       const r = await api(`/api/shift?smiles=${encodeURIComponent(smiles)}`);
       r.label = label;
       points.push(r);
-      list.innerHTML = `<tr><th>molecule</th><th>ΔG<sub>hyd</sub>, kcal/mol</th><th>similarity</th><th>domain</th></tr>${points.map(row).join("")}`;
+      list.innerHTML = `<tr><th>molecule</th><th>ΔG<sub>hyd</sub>, ${escapeHtml(points[0].unit)}</th><th>similarity</th><th>domain</th></tr>${points.map(row).join("")}`;
       draw();
       status.textContent = "";
       status.dataset.state = "ok";
