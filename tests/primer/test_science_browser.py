@@ -22,8 +22,16 @@ from molfit.primer._symmetry import symmetry_view
 from molfit.primer._worry import leakage_study, shift_point
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 SLIDES = {"props": 13, "md": 14, "shift": 16, "leakage": 17, "symmetry": 18, "rashomon": 19}
 
@@ -285,11 +293,13 @@ def test_science_slides_fit_the_window(session, browser, size):
                 const out = [];
                 for (const e of document.querySelectorAll('.slide.active *')) {
                   const r = e.getBoundingClientRect();
-                  if (r.width && (r.right > deck.right + 1 || r.bottom > deck.bottom + 1 ||
-                                  r.left < deck.left - 1 || r.top < deck.top - 1)) out.push(e.id || e.className);
+                  const outside = r.right > deck.right + 1 || r.bottom > deck.bottom + 1 ||
+                    r.left < deck.left - 1 || r.top < deck.top - 1;
+                  if (r.width && outside) out.push(e.id || e.className);
                 }
                 const s = document.documentElement;
-                if (s.scrollWidth > innerWidth || s.scrollHeight > innerHeight) out.push('page scrolls');
+                const scrolls = s.scrollWidth > innerWidth || s.scrollHeight > innerHeight;
+                if (scrolls) out.push('page scrolls');
                 return out;
               }"""
             )

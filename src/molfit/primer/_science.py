@@ -9,16 +9,16 @@ Shipped models come from :func:`molfit.zoo.pretrained` by name (nothing is train
 ``freesolv-gp`` calibrated Tanimoto GP of FreeSolv hydration free energies (shift)
 ============== ================================================================================
 
-Units are read from each run directory's record. Computed here, in this order, after the models load: the toy coordinate MLP of the symmetries
-slide (seconds), the B3DB leakage study (a seeded subset, seconds) and the FreeSolv Rashomon pair
-(tens of seconds). One thread does all of it, so start-up never takes more than one core and the
-server answers at once; a request for something not yet ready waits for it (at most
+Units are read from each run directory's record. Computed here, in this order, after the models
+load: the toy coordinate MLP of the symmetries slide (seconds), the B3DB leakage study (a seeded
+subset, seconds) and the FreeSolv Rashomon pair (tens of seconds). One thread does all of it, so
+start-up never takes more than one core and the server answers at once; a request for something
+not yet ready waits for it (at most
 :data:`WAIT_S`) and a failure is reported to the page as a message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
