@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"uncertainty"},
     {"evaluate"},
     {"workflows"},
-    {"explain", "atomistic", "screen", "trust"},
+    {"explain", "atomistic", "screen", "trust", "zoo"},
     {"active", "materials"},
     {"primer"},
     {"cli"},
@@ -130,7 +130,9 @@ def test_no_import_circles() -> None:
     assert not circles, "\n".join(" -> ".join(c) for c in circles)
 
 
-@pytest.mark.parametrize("module", ["molfit", "molfit.chem", "molfit.data", "molfit.cli"])
+@pytest.mark.parametrize(
+    "module", ["molfit", "molfit.chem", "molfit.data", "molfit.cli", "molfit.zoo"]
+)
 def test_light_modules_do_not_import_torch(module: str) -> None:
     import subprocess
     import sys

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import RunDirArg, run_path
 from molfit.cli._compare import load_labelled
 
 STRATEGY_HELP = "max-std, ei, ucb or diverse (batch without near-duplicates)."
@@ -33,7 +34,7 @@ def _pool_smiles(pool: str, smiles_column: str | None) -> list[str]:
 
 @app.command("suggest")
 def suggest(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
+    run_dir: RunDirArg,
     pool: Annotated[str, typer.Argument(help="Candidates: a SMILES file or a built-in dataset.")],
     n: Annotated[int, typer.Option("--n", help="Molecules to suggest.", min=1)] = 10,
     strategy: Annotated[str, typer.Option("--strategy", help=STRATEGY_HELP)] = "max-std",
@@ -54,7 +55,7 @@ def suggest(
     from molfit.active import suggest as suggest_api
     from molfit.workflows import load_run_model, write_table_atomic
 
-    model = load_run_model(run_dir)
+    model = load_run_model(run_path(run_dir))
     table = suggest_api(
         model,
         _pool_smiles(pool, smiles_column),

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import run_path
 
 _ORACLE_HELP = (
     "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default), emt (ASE) or chgnet "
@@ -93,7 +94,13 @@ def _report_md(result: object, out: Path) -> None:
         raise typer.Exit(1)
 
 
-RunArg = Annotated[Path, typer.Argument(help="Run (or model) directory of a trained potential.")]
+RunArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Run (or model) directory of a trained potential, or a shipped one by name "
+        "(ethanol-xtb)."
+    ),
+]
 StartArg = Annotated[str, typer.Argument(help="Start structure file (first frame), or a SMILES.")]
 
 
@@ -134,7 +141,7 @@ def md_command(
     killed run carries on. Prints steps per second and the energy drift."""
     from molfit.atomistic import load_calculator, run_md, start_structure
 
-    calc = load_calculator(run, dtype="float64" if float64 else "float32")
+    calc = load_calculator(run_path(run), dtype="float64" if float64 else "float32")
     atoms, _ = start_structure(start)
     if replicas != 1:
         _md_replicas(calc, atoms, start, out, replicas, ensemble=ensemble,
@@ -186,7 +193,7 @@ def relax_command(
     from molfit.atomistic import load_calculator, relax, start_structure
 
     atoms, _ = start_structure(start)
-    result = relax(atoms, load_calculator(run), cell=cell, fmax=fmax, steps=steps)
+    result = relax(atoms, load_calculator(run_path(run)), cell=cell, fmax=fmax, steps=steps)
     write(out, result.atoms)
     state = "converged" if result.converged else "NOT converged"
     typer.echo(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -115,3 +115,40 @@ def print_metrics(metrics: dict[str, dict[str, float]], task: str) -> None:
             if "r2_minus_references" in m:
                 line += f"; R² after subtracting element references {m['r2_minus_references']:.3f}"
             typer.echo(line)
+
+
+#: the ``RUN`` argument of every verb that reads a run directory (resolved by :func:`run_path`)
+RunDirArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Run directory written by `molfit train`, or a shipped pretrained model by name "
+        "(`molfit models list`).",
+        show_default=False,
+    ),
+]
+
+
+def run_path(value: str | Path) -> Path:
+    """The run directory a ``RUN`` argument names: an existing path as it is, else a shipped
+    pretrained model by name (``qm9-u0``; :func:`molfit.zoo.pretrained`, files checked).
+
+    Every verb taking a run directory resolves its argument here, so a shipped name works
+    wherever a run directory does and an existing directory always wins over a name.
+
+    Raises:
+        InputError: neither an existing path nor a shipped name (the message lists the names),
+            or a shipped model whose files fail their check.
+    """
+    path = Path(value)
+    if path.exists():
+        return path
+    from molfit.zoo import model_names, pretrained
+
+    names = model_names()
+    if str(value).strip().lower() in names:
+        return pretrained(str(value))
+    shipped = ", ".join(names) if names else "none"
+    raise InputError(
+        f"{value}: no such run directory, nor a shipped pretrained model (shipped: {shipped}; "
+        "see `molfit models list`)"
+    )

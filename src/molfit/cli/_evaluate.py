@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
-from molfit.cli._common import print_metrics, warn
+from molfit.cli._common import RunDirArg, print_metrics, run_path, warn
 
 
 @app.command("evaluate")
 def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
+    run_dir: RunDirArg,
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],
     smiles_column: Annotated[
         str | None, typer.Option("--smiles-column", "-s", help="SMILES column of a file.")
@@ -31,7 +31,9 @@ def evaluate(
     the model was trained on are counted and flagged."""
     from molfit.workflows import evaluate_run
 
-    result = evaluate_run(run_dir, data, smiles_column=smiles_column, targets=target or None)
+    result = evaluate_run(
+        run_path(run_dir), data, smiles_column=smiles_column, targets=target or None
+    )
     for message in result.warnings:
         warn(f"warning: {message}")
     print_metrics(result.metrics, result.task)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._common import run_path
 
 
 @app.command("explain")
@@ -28,7 +29,7 @@ def explain(
     from molfit.chem import to_mol
     from molfit.explain import explain as explain_molecule
 
-    model = _load(run_dir)
+    model = _load(run_path(run_dir))
     weights, value = explain_molecule(
         model, smiles, out, target=int(target) if target.isdigit() else target, steps=steps
     )

@@ -8,12 +8,42 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
-from molfit.cli._common import warn
+from molfit.cli._common import RunDirArg, run_path, warn
+
+#: inputs of at most this many rows (one SMILES...) also get their predictions printed
+SHOW_ROWS = 5
+
+
+def _fmt(value: object) -> str:
+    """A cell as text: numbers to 4 significant digits, ``""`` for an empty cell."""
+    text = str(value)
+    if text in ("", "nan", "None"):
+        return ""
+    if text in ("True", "False") or text.lstrip("-").isdigit():
+        return text
+    try:
+        return f"{float(text):.4g}"
+    except ValueError:
+        return text
+
+
+def _show(out: Path) -> None:
+    """Print each row's prediction columns (``prediction [eV]: -4.2``...) from ``out``."""
+    from molfit.workflows import iter_table
+
+    skip = {"smiles", "error", "domain_note", "standardized_smiles", "standardize_note"}
+    for frame in iter_table(out, SHOW_ROWS):
+        for _, row in frame.iterrows():
+            name = row.get("smiles", row.get("structure", ""))
+            cells = [f"{c}: {_fmt(v)}" for c, v in row.items() if c not in skip and _fmt(v)]
+            typer.echo(f"{name}: " + "; ".join(cells))
+            if str(row.get("error", "")) not in ("", "nan"):
+                typer.echo(f"{name}: error: {row['error']}")
 
 
 @app.command("predict")
 def predict(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
+    run_dir: RunDirArg,
     input: Annotated[
         str,
         typer.Argument(
@@ -47,7 +77,7 @@ def predict(
 
     keep = [c.strip() for c in keep_columns.split(",")] if keep_columns else None
     summary = predict_file(
-        run_dir,
+        run_path(run_dir),
         input,
         out,
         smiles_column=smiles_column,
@@ -57,6 +87,8 @@ def predict(
         standardize=standardize,
     )
     typer.echo(f"predicted {summary.n_rows - summary.n_failed} of {summary.n_rows} rows -> {out}")
+    if 0 < summary.n_rows <= SHOW_ROWS and out.suffix.lower() in (".csv", ".tsv", ".parquet"):
+        _show(out)
     if summary.n_outside_domain:
         typer.echo(
             f"{summary.n_outside_domain} row(s) outside the applicability domain (see domain_note)"

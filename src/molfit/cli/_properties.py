@@ -21,7 +21,9 @@ def _calculator(name: str) -> object:
 
     if name.lower() in ORACLES and not Path(name).is_dir():
         return make_oracle(name)
-    return load_calculator(name)
+    from molfit.cli._common import run_path
+
+    return load_calculator(run_path(name))
 
 
 def _fmt(value: float) -> str:

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
-from molfit.cli._common import warn
+from molfit.cli._common import RunDirArg, run_path, warn
 
 
 @app.command("screen")
 def screen_command(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `molfit train`.")],
+    run_dir: RunDirArg,
     library: Annotated[
         str,
         typer.Argument(
@@ -64,7 +64,7 @@ def screen_command(
 
     try:
         summary = screen(
-            run_dir,
+            run_path(run_dir),
             library,
             out,
             chunk_size=chunk_size,

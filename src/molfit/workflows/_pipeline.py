@@ -712,6 +712,25 @@ def is_structure_model(name: str) -> bool:
     return adapter_for_model(name).kind == "structures"
 
 
+def _is_smiles(text: str) -> bool:
+    """Whether ``text`` (not an existing file) is one SMILES rather than a dataset name or a
+    file name: built-in dataset names win, then anything RDKit parses without a file suffix."""
+    from molfit.data import list_datasets
+
+    text = text.strip()
+    if not text or any(c.isspace() for c in text) or text in {d.name for d in list_datasets()}:
+        return False
+    if Path(text).suffix.lower() in _TABLE_SUFFIXES:
+        return False
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    return Chem.MolFromSmiles(text) is not None
+
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".smi", ".sdf", ".gz", ".xyz", ".extxyz", ".txt")
+
+
 def _predict_chunks(
     adapter: InputAdapter,
     input_path: str | os.PathLike[str],
@@ -722,6 +741,13 @@ def _predict_chunks(
     from molfit.data import find_smiles_column
 
     path = Path(input_path)
+    if not path.exists() and _is_smiles(str(input_path)):
+        frame = pd.DataFrame({"smiles": [str(input_path)]})
+
+        def one():
+            yield frame, [str(input_path)], {}, "smiles"
+
+        return 1, one()
     if not path.exists() and not any(c in str(input_path) for c in "/\\.") and str(input_path):
         dataset = adapter.load(str(input_path), smiles_column=None, targets=None, task=None)
         X = adapter.features(dataset)
@@ -733,7 +759,10 @@ def _predict_chunks(
 
         return len(dataset), builtin()
     if not path.is_file():
-        raise InputError(f"{path}: no such file (nor a built-in dataset; see `molfit data list`)")
+        raise InputError(
+            f"{path}: no such file (nor a built-in dataset, see `molfit data list`, nor a "
+            "SMILES RDKit can parse)"
+        )
 
     def table():
         column = None
@@ -760,8 +789,10 @@ def predict_file(
     keep_columns: list[str] | None = None,
     standardize: bool = False,
 ) -> PredictSummary:
-    """Predict every row of ``input_path`` (a file or a built-in dataset name) in chunks of
-    ``chunk`` rows and write ``out`` incrementally (format by extension; atomically).
+    """Predict every row of ``input_path`` (a file, a built-in dataset name, or one SMILES
+    such as ``"CCO"``: a one-row table with a ``smiles`` column) in chunks of ``chunk`` rows and
+    write ``out`` incrementally (format by extension; atomically). A SMILES given to a 3D run gets
+    an ETKDG+MMFF conformer (the ``geometry`` column says so).
 
     The output has the input's columns (all, or ``keep_columns``), then the predictions with
     units in their names (``prediction [eV]``, ``std``, ``lower``, ``upper`` or ``probability``,
