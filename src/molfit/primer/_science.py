@@ -104,6 +104,7 @@ class Science:
             k: Slot(k) for k in ("potential", "qm9", "shift", "toy", "leakage", "rashomon")
         }
         self.sessions = MDSessions()
+        self.missing: dict[str, str] = {}
         if enabled:
             threading.Thread(target=self._prepare, daemon=True, name="primer-science").start()
         else:
@@ -112,13 +113,20 @@ class Science:
 
     def describe_model(self, name: str) -> dict[str, Any]:
         """Name, run directory, model class, data, targets with units, split and test metrics
-        of shipped model ``name``, from its run directory's record."""
+        of shipped model ``name``, from its run directory's record, plus its model card's
+        ``title``, ``data``, ``headline`` and ``limits`` when it comes from molfit.zoo."""
         from molfit.workflows import RunDirectory
 
         path = zoo_path(name, self.overrides)
         config = RunDirectory(path).run_config
         keys = ("model", "dataset", "targets", "split", "metrics")
-        return {"name": name, "path": str(path), **{k: config.get(k) for k in keys}}
+        out = {"name": name, "path": str(path), **{k: config.get(k) for k in keys}}
+        if name not in self.overrides:
+            from molfit.zoo import model_card
+
+            card = model_card(name)
+            out.update(title=card.title, data=card.data, headline=card.headline, limits=card.limits)
+        return out
 
     def unit_of(self, name: str) -> str:
         """The unit of the first target of shipped model ``name`` (``""`` if not recorded)."""
@@ -133,15 +141,29 @@ class Science:
             return load_run_model(zoo_path(name, self.overrides))
 
         self.slots["potential"].run(self._load_potential)
-        self.slots["qm9"].run(
-            lambda: {k: (load(k), label, self.unit_of(k)) for k, label in QM9_MODELS.items()}
-        )
+        self.slots["qm9"].run(self._load_qm9)
         self.slots["shift"].run(lambda: (load(SHIFT_MODEL), self.unit_of(SHIFT_MODEL)))
         self.slots["toy"].run(self._train_toy)
         from molfit.primer._worry import RashomonPair, leakage_study
 
         self.slots["leakage"].run(leakage_study)
         self.slots["rashomon"].run(RashomonPair)
+
+    def _load_qm9(self) -> dict[str, tuple[Any, str, str]]:
+        """The QM9 models that load, ``{name: (model, property label, unit)}``; one that does
+        not is left out and named in :attr:`missing`."""
+        from molfit.workflows import load_run_model
+
+        out = {}
+        for name, label in QM9_MODELS.items():
+            try:
+                out[name] = (load_run_model(zoo_path(name, self.overrides)), label,
+                             self.unit_of(name))  # fmt: skip
+            except InputError as exc:
+                self.missing[name] = str(exc)
+        if not out:
+            raise InputError("; ".join(self.missing.values()))
+        return out
 
     def _load_potential(self) -> dict[str, Any]:
         from molfit.atomistic import Calculator

@@ -76,7 +76,8 @@ def science_api(
     route = (method, path)
     slots = science.slots
     if route == ("GET", "/api/science"):
-        return {"slots": science.states(), "models": list(ZOO_NAMES)}
+        errors = {k: s.error for k, s in slots.items() if s.error}
+        return {"slots": science.states(), "models": list(ZOO_NAMES), "errors": errors}
     if route == ("POST", "/api/md/start"):
         from molfit.primer._potential import molecule_atoms
 
@@ -119,7 +120,8 @@ def science_api(
 
         models = slots["qm9"].get()
         out = predict_properties(models, _smiles(query.get("smiles", "")))
-        out["models"] = [science.describe_model(k) for k in QM9_MODELS]
+        out["models"] = [science.describe_model(k) for k in QM9_MODELS if k in models]
+        out["missing"] = {k: v for k, v in science.missing.items() if k in QM9_MODELS}
         return out
     if route == ("GET", "/api/shift"):
         from molfit.primer._worry import shift_point

@@ -28,11 +28,11 @@ export function properties3d() {
       svg.dataset.positions = JSON.stringify(r.positions);
       const rows = r.predictions.map((p) => `<tr><th>${escapeHtml(p.property)}</th><td>${
         p.error ? `<span class="error-inline">${escapeHtml(p.error)}</span>` :
-        `${num(`${p.name}-mean`, p.mean, 3)} ± ${num(`${p.name}-std`, p.std, 3)} ${escapeHtml(p.unit)}`}</td><td class="muted">${escapeHtml(p.name)}</td></tr>`).join("");
+        `${num(`${p.name}-mean`, p.mean, 3)}${p.std === null ? "" : ` ± ${num(`${p.name}-std`, p.std, 3)}`} ${escapeHtml(p.unit)}`}</td><td class="muted">${escapeHtml(p.name)}</td></tr>`).join("");
       out.innerHTML = `<p class="mono-label"><code>${escapeHtml(r.smiles)}</code> · ${r.symbols.length} atoms</p>
-        <table class="numbers props">${rows}</table>
-        <p class="small-text muted">Geometry: ${escapeHtml(r.geometry)}. ± is the committee's spread.
-          Models: ${r.models.map((m) => { const t = Object.keys(m.metrics || {})[0]; const mae = t ? m.metrics[t].mae : undefined; return `molfit zoo “${escapeHtml(m.name)}” (${escapeHtml(m.model)} on ${escapeHtml(m.dataset ?? "?")}${Number.isFinite(mae) ? `, test MAE ${mae.toFixed(3)} ${escapeHtml(m.targets?.[t]?.unit ?? "")}` : ""})`; }).join("; ")}.</p>
+        <table class="numbers props">${rows}${Object.entries(r.missing || {}).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td colspan="2" class="muted">not available: ${escapeHtml(v)}</td></tr>`).join("")}</table>
+        <p class="small-text muted">Geometry: ${escapeHtml(r.geometry)}.${r.predictions.some((p) => p.std !== null) ? " ± is the committee's spread." : ""}
+          Models: ${r.models.map((m) => { const t = Object.keys(m.metrics || {})[0]; const mae = t ? m.metrics[t].mae : undefined; return `molfit zoo “${escapeHtml(m.name)}” (${escapeHtml(m.model)} on ${escapeHtml(m.data ?? m.dataset ?? "?")}${Number.isFinite(mae) ? `; test MAE ${mae.toFixed(3)} ${escapeHtml(m.targets?.[t]?.unit ?? "")}` : ""})`; }).join("; ")}.</p>
         ${r.warnings.map((w) => `<p class="status">${escapeHtml(w)}</p>`).join("")}`;
       out.dataset.state = "ok";
     } catch (err) {
