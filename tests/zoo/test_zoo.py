@@ -153,13 +153,16 @@ def test_freesolv_gp_reproduces_its_test_figures() -> None:
 
 @pytest.mark.parametrize(("name", "target"), [("qm9-u0", "U0"), ("qm9-gap", "gap")])
 def test_qm9_models_reproduce_their_test_figures(name: str, target: str) -> None:
-    pytest.importorskip("qm9pack")
     from molfit import data
+    from molfit.errors import DatasetNotAvailableError
 
+    try:
+        qm9 = data.load("qm9", validate=False)
+    except DatasetNotAvailableError:
+        pytest.skip("QM9 is not installed (pip install 'molfit[qm9]')")
     card = model_card(name)
     _, adapter, model = open_run(pretrained(name))
     rows = _test_rows(name, 40)
-    qm9 = data.load("qm9", validate=False)
     position = {int(i): k for k, i in enumerate(qm9.frame["index"])}
     subset = qm9.subset(np.array([position[int(i)] for i in rows["index"]]))
     np.testing.assert_allclose(subset.frame[target], rows["measured [eV]"], rtol=1e-9)
@@ -176,11 +179,11 @@ def test_ethanol_potential_forces_are_the_energy_gradient_with_a_committee_sigma
     calc = load_calculator(pretrained("ethanol-xtb"), dtype="float64")
     assert len(calc.members) >= 3
     atoms, _ = start_structure("CCO")
-    atoms.rattle(0.05, seed=1)
+    atoms.rattle(0.02, seed=1)
     atoms.calc = calc
     forces = atoms.get_forces()
-    sigma = calc.results["forces_std"]
-    assert sigma.shape == (9, 3) and (sigma.max(axis=1) > 0).all()
+    sigma, energy_sigma = calc.results["forces_std"], calc.results["energy_std"]
+    assert sigma.shape == (9, 3) and (sigma.max(axis=1) > 0).all() and energy_sigma > 0
     h, numeric = 1e-4, np.zeros_like(forces)
     for a in range(len(atoms)):
         for k in range(3):
@@ -190,12 +193,13 @@ def test_ethanol_potential_forces_are_the_energy_gradient_with_a_committee_sigma
             plus.calc = minus.calc = calc
             numeric[a, k] = -(plus.get_potential_energy() - minus.get_potential_energy()) / (2 * h)
     np.testing.assert_allclose(forces, numeric, atol=1e-5)
-    # σ grows far from the training frames: a stretched C-O bond
+    # σ grows far from the training frames: the C-O bond stretched from 1.4 to 2.0 Å
     far = atoms.copy()
-    far.positions[2] += 0.6 * (far.positions[2] - far.positions[1])
+    far.positions[2] += 0.4 * (far.positions[2] - far.positions[1])
     far.calc = calc
     far.get_forces()
-    assert calc.results["forces_std"][2].max() > 3 * sigma[2].max()
+    assert calc.results["forces_std"].max() > 3 * sigma.max()
+    assert calc.results["energy_std"] > 3 * energy_sigma
 
 
 def test_ethanol_potential_is_close_to_xtb() -> None:

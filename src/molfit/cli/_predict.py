@@ -15,14 +15,14 @@ SHOW_ROWS = 5
 
 
 def _fmt(value: object) -> str:
-    """A cell as text: numbers to 4 significant digits, ``""`` for an empty cell."""
+    """A cell as text: numbers to 6 significant digits, ``""`` for an empty cell."""
     text = str(value)
     if text in ("", "nan", "None"):
         return ""
     if text in ("True", "False") or text.lstrip("-").isdigit():
         return text
     try:
-        return f"{float(text):.4g}"
+        return f"{float(text):.6g}"
     except ValueError:
         return text
 
