@@ -36,7 +36,7 @@ export function potentialSlide() {
     lo -= pad; hi += pad;
     const p = makePlot(traceSvg, { x: [xs[0], Math.max(xs[xs.length - 1], xs[0] + 1)], y: [lo, hi], margin: { l: 48, r: 10, t: 10, b: 24 } });
     const ticks = [lo + pad, (lo + hi) / 2, hi - pad].map((v) => Number(v.toFixed(2)));
-    p.axes(traceSvg, { xticks: [], yticks: ticks, xlabel: "time, fs", ylabel: "eV" });
+    p.axes(traceSvg, { xticks: [], yticks: ticks, xlabel: "time, fs", ylabel: "" });
     el("path", { d: p.line(xs, series.e_kin), class: "ekin-line" }, traceSvg);
     el("path", { d: p.line(xs, series.e_pot), class: "epot-line" }, traceSvg);
     el("path", { d: p.line(xs, series.e_tot), class: "etot-line" }, traceSvg);
@@ -113,6 +113,7 @@ export function potentialSlide() {
   playBtn.addEventListener("click", () => {
     playing = !playing;
     playBtn.textContent = playing ? "pause ❚❚" : "play ▸";
+    if (status.dataset.state === "ok") status.textContent = playing ? "running" : "paused";
     svg.dataset.playing = String(playing);
   });
   document.getElementById("md-restart").addEventListener("click", async () => { await waitIdle(); start(); });
