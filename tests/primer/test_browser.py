@@ -346,3 +346,29 @@ def test_case_study_predicts_typed_smiles_and_explains_bad_ones(session, primer_
     page.wait_for_selector("#case1-result[data-state='ok']")
     far = float(page.locator("#case1-result [data-key='std']").get_attribute("data-value"))
     assert far > 2 * std
+
+
+def test_points_and_weights_move_with_the_keyboard(session):
+    page, server, _ = session
+    goto(page, server, 4)
+    point = page.locator("#linreg-plot circle[data-index='2']")
+    before = json.loads(page.locator("#linreg-plot").get_attribute("data-points"))[2]
+    point.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowUp")  # 4 × 0.25 up
+    page.keyboard.press("Shift+ArrowRight")  # 1 right
+    assert page.locator("body").get_attribute("data-slide") == "4"  # the deck stayed
+    points = json.loads(page.locator("#linreg-plot").get_attribute("data-points"))
+    assert points[2] == pytest.approx([before[0] + 1.0, before[1] + 1.0])
+    fit = least_squares_line([tuple(p) for p in points])
+    assert value(page, "#linreg-slope") == pytest.approx(fit.slope, abs=1e-12)
+    goto(page, server, 7)
+    edge = page.locator("#forward-plot line.weight-hit[data-edge='w1-0-1']")
+    w0 = float(edge.get_attribute("data-w"))
+    edge.focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert float(edge.get_attribute("data-w")) == pytest.approx(w0 + 0.2)
+    net = Network(**json.loads(page.locator("#forward-plot").get_attribute("data-net")))
+    _, out = forward(net, json.loads(page.locator("#forward-plot").get_attribute("data-x")))
+    assert value(page, "#forward-out") == pytest.approx(out, abs=1e-12)
