@@ -71,7 +71,7 @@ export function potentialSlide() {
       trace.push(r.state);
       drawTrace();
       document.getElementById("md-model").textContent =
-        `Potential: molfit zoo “${r.model.name}” (${r.model.model}${r.model.data ? `; ${r.model.data}` : ", trained on GFN2-xTB energies and forces of ethanol"}${r.model.headline ? `; ${r.model.headline}` : ""}). ` +
+        `Potential: molfit zoo “${r.model.name}”${r.model.title ? `, ${r.model.title}` : ` (${r.model.model}, trained on GFN2-xTB energies and forces of ethanol)`}${r.model.headline ? `; test ${r.model.headline}` : ""}. ` +
         `Langevin MD (${r.dt_fs} fs steps, friction 0.02/fs) on the server, ${CHUNK} steps per request; start: ETKDG + MMFF94 conformer of ${r.smiles}.`;
       status.textContent = "running";
       status.dataset.state = "ok";

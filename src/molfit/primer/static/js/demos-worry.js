@@ -53,7 +53,7 @@ export function distributionShift() {
     clear(svg);
     const ymax = Math.max(0.1, ...points.map((p) => p.std * 1.25));
     const p = makePlot(svg, { x: [0, 1], y: [0, ymax], margin: { l: 46, r: 14, t: 14, b: 34 } });
-    p.axes(svg, { xticks: [0, 0.2, 0.4, 0.6, 0.8, 1], yticks: [0, Number((ymax / 2).toFixed(2)), Number(ymax.toFixed(2))], xlabel: "similarity →", ylabel: `σ, ${points[0]?.unit ?? ""}` });
+    p.axes(svg, { xticks: [0, 0.2, 0.4, 0.6, 0.8, 1], yticks: [0, Number((ymax / 3).toFixed(2)), Number(((2 * ymax) / 3).toFixed(2))], xlabel: "similarity →", ylabel: `σ, ${points[0]?.unit ?? ""}` });
     if (points.length) {
       const t = points[0].threshold;
       el("line", { x1: p.sx(t), x2: p.sx(t), y1: p.py0, y2: p.py1, class: "guide" }, svg);
