@@ -221,3 +221,16 @@ def test_ethanol_potential_is_close_to_xtb() -> None:
     # meV/Å; geometries near the minimum, inside what the 500 K training run visits
     mae = 1000 * float(np.mean(errors))
     assert mae < 3 * card.test["energy"]["forces_mae_meV_per_A"], mae
+
+
+def test_predict_file_takes_one_smiles_even_with_slashes(tmp_path: Path) -> None:
+    from molfit.workflows import predict_file
+
+    run = pretrained("freesolv-gp")
+    summary = predict_file(run, "C/C=C/C(=O)O", tmp_path / "one.csv", progress=False)
+    assert summary.n_rows == 1 and summary.n_failed == 0
+    table = pd.read_csv(tmp_path / "one.csv")
+    assert table["smiles"].tolist() == ["C/C=C/C(=O)O"]
+    assert np.isfinite(table["prediction [eV]"]).all()
+    with pytest.raises(InputError, match="no such file"):
+        predict_file(run, "missing.csv", tmp_path / "x.csv", progress=False)

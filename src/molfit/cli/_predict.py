@@ -1,4 +1,5 @@
-"""``molfit predict``: predictions with uncertainty and applicability domain for a file."""
+"""``molfit predict``: predictions with uncertainty and applicability domain for a file, a
+built-in dataset or one SMILES."""
 
 from __future__ import annotations
 
