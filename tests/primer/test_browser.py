@@ -55,7 +55,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwrig
 
 @pytest.fixture(scope="module")
 def server(primer_cache):
-    srv = create_server(0, cache=primer_cache)
+    srv = create_server(0, cache=primer_cache, science=False)  # science: test_science_browser
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -123,14 +123,14 @@ def test_every_slide_in_order_with_keyboard_navigation_and_tweaks(session):
     goto(page, server, 1)
     titles = page.locator(".slide").evaluate_all("s => s.map(x => x.dataset.title)")
     assert titles[0] == "Title" and titles[2] == "The data" and titles[-1] == "Wrap-up"
-    assert len(titles) == 15
+    assert len(titles) == 20
     page.locator("body").click(position={"x": 5, "y": 5})
-    for n in range(2, 16):
+    for n in range(2, 21):
         page.keyboard.press("ArrowRight")
         assert page.locator("body").get_attribute("data-slide") == str(n)
         assert page.locator(".slide.active").count() == 1
     page.keyboard.press("ArrowLeft")
-    assert page.locator("#counter").inner_text() == "14 / 15"
+    assert page.locator("#counter").inner_text() == "19 / 20"
     goto(page, server, 1)
     page.click("#tweaks-toggle")
     page.click("#tweak-accent button[data-value='#2f6fde']")
@@ -341,10 +341,34 @@ def test_case_study_predicts_typed_smiles_and_explains_bad_ones(session, primer_
     page.click("#slide-case1 button[type=submit]")
     page.wait_for_selector("#case1-result[data-state='error']")
     assert "cannot parse SMILES" in page.locator("#case1-result .error").inner_text()
-    goto(page, server, 13)
-    page.locator("#slide-case2 .smiles-input").fill("[Fe+2].[Cl-].[Cl-]")
-    page.click("#slide-case2 button[type=submit]")
-    page.wait_for_selector("#case2-result[data-state='ok']")
-    far = float(page.locator("#case2-result [data-key='std']").get_attribute("data-value"))
+    page.locator("#slide-case1 .smiles-input").fill("[Fe+2].[Cl-].[Cl-]")
+    page.click("#slide-case1 button[type=submit]")
+    page.wait_for_selector("#case1-result[data-state='ok']")
+    far = float(page.locator("#case1-result [data-key='std']").get_attribute("data-value"))
     assert far > 2 * std
-    shot(page, "13-case-study-potentials")
+
+
+def test_points_and_weights_move_with_the_keyboard(session):
+    page, server, _ = session
+    goto(page, server, 4)
+    point = page.locator("#linreg-plot circle[data-index='2']")
+    before = json.loads(page.locator("#linreg-plot").get_attribute("data-points"))[2]
+    point.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowUp")  # 4 × 0.25 up
+    page.keyboard.press("Shift+ArrowRight")  # 1 right
+    assert page.locator("body").get_attribute("data-slide") == "4"  # the deck stayed
+    points = json.loads(page.locator("#linreg-plot").get_attribute("data-points"))
+    assert points[2] == pytest.approx([before[0] + 1.0, before[1] + 1.0])
+    fit = least_squares_line([tuple(p) for p in points])
+    assert value(page, "#linreg-slope") == pytest.approx(fit.slope, abs=1e-12)
+    goto(page, server, 7)
+    edge = page.locator("#forward-plot line.weight-hit[data-edge='w1-0-1']")
+    w0 = float(edge.get_attribute("data-w"))
+    edge.focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert float(edge.get_attribute("data-w")) == pytest.approx(w0 + 0.2)
+    net = Network(**json.loads(page.locator("#forward-plot").get_attribute("data-net")))
+    _, out = forward(net, json.loads(page.locator("#forward-plot").get_attribute("data-x")))
+    assert value(page, "#forward-out") == pytest.approx(out, abs=1e-12)

@@ -14,6 +14,10 @@ API (all JSON; errors are ``{"error": message}`` with status 400, or 503 while t
 ``GET  /api/model``    what the case-study model is and how well it did on held-out data
 ``GET  /api/predict``  ``?smiles=``: predicted hydration free energy with its uncertainty
 =====================  ====================================================================
+
+The science slides' endpoints (molecular dynamics, 3D properties, the "what to worry about"
+demos) are in :mod:`molfit.primer._science_api`. An unexpected failure answers status 500 with
+a one-line message, never a stack trace.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from molfit.primer._fits import gp_fit, polynomial_fit
 from molfit.primer._molecule import ASPIRIN, molecule_panel
 from molfit.primer._pinn import pinn_fit
 from molfit.primer._property_model import PropertyModel
+from molfit.primer._science import NotReady, Science
+from molfit.primer._science_api import _NO_ROUTE, science_api
 
 STATIC_PACKAGE = "molfit.primer.static"
 CSP = (
@@ -92,10 +98,12 @@ class PrimerServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, *, model: bool = True, cache: Path | None = None) -> None:
+    def __init__(self, port: int = 0, *, model: bool = True, cache: Path | None = None,
+                 science: bool = True, models: dict[str, Path] | None = None) -> None:  # fmt: skip
         super().__init__(("127.0.0.1", port), _Handler)
         self.static_root = _static_root()
         self.model_slot = _ModelSlot(cache, model)
+        self.science = Science(science, models)
 
     @property
     def url(self) -> str:
@@ -103,15 +111,24 @@ class PrimerServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
 
-def create_server(port: int = 0, *, model: bool = True, cache: Path | None = None) -> PrimerServer:
+def create_server(
+    port: int = 0,
+    *,
+    model: bool = True,
+    cache: Path | None = None,
+    science: bool = True,
+    models: dict[str, Path] | None = None,
+) -> PrimerServer:
     """A ready-to-run primer server on 127.0.0.1; ``port=0`` picks a free port (see ``.url``).
 
     Args:
         port: TCP port, 0 for any free one.
         model: train/load the case-study model in the background (off for tests that skip it).
         cache: cache folder for the model (default ``$MOLFIT_CACHE_DIR`` or ``~/.cache/molfit``).
+        science: load the shipped models and prepare the science slides in the background.
+        models: ``{zoo name: run directory}`` in place of :func:`molfit.zoo.pretrained`.
     """
-    return PrimerServer(port, model=model, cache=cache)
+    return PrimerServer(port, model=model, cache=cache, science=science, models=models)
 
 
 def _number(params: dict[str, Any], key: str, default: float | None = None) -> float:
@@ -181,8 +198,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _ApiError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} {parts.path}")
         except _ApiError as exc:
             self._json(exc.status, {"error": str(exc)})
+        except NotReady as exc:
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
         except MolfitError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception as exc:  # one line for the page, never a stack trace
+            self._json(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                {"error": f"internal error ({type(exc).__name__}): {exc}".strip()},
+            )
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -230,7 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("GET", "/api/predict"):
             smiles = query.get("smiles", "")
             return self.server.model_slot.get().predict(smiles)
-        raise _ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint: {method} {path}")
+        out = science_api(self.server.science, method, path, query, body)
+        if out is _NO_ROUTE:
+            raise _ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint: {method} {path}")
+        return out
 
 
 def serve(port: int = 0, *, open_browser: bool = True, cache: Path | None = None) -> None:

@@ -12,10 +12,19 @@ export function linearRegression() {
   const resid = el("g", {}, svg);
   const fitLine = el("line", { class: "fit" }, svg);
   const dots = points.map((p, i) => {
-    const c = el("circle", { r: 9, class: "pt drag", "data-index": i }, svg);
-    draggable(c, plot, svg, (x, y) => {
+    const c = el("circle", { r: 9, class: "pt drag", "data-index": i, tabindex: 0, "data-own-keys": "true", "aria-label": `point ${i + 1}: arrow keys move it` }, svg);
+    const place = (x, y) => {
       points[i] = [Math.min(10, Math.max(0, x)), Math.min(10, Math.max(0, y))];
       render();
+    };
+    draggable(c, plot, svg, place);
+    // keyboard: arrows move the point by 0.25 (Shift: by 1)
+    c.addEventListener("keydown", (e) => {
+      const d = e.shiftKey ? 1 : 0.25;
+      const move = { ArrowLeft: [-d, 0], ArrowRight: [d, 0], ArrowUp: [0, d], ArrowDown: [0, -d] }[e.key];
+      if (!move) return;
+      e.preventDefault();
+      place(points[i][0] + move[0], points[i][1] + move[1]);
     });
     return c;
   });
@@ -153,7 +162,15 @@ export function networkForward() {
   const layer = el("g", {}, svg);
   const addEdge = (key, from, to, get, set) => {
     const line = el("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1], class: "weight", "data-edge": key }, layer);
-    const hit = el("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1], class: "weight-hit", "data-edge": key }, layer);
+    const hit = el("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1], class: "weight-hit", "data-edge": key, tabindex: 0, "data-own-keys": "true", "aria-label": `weight ${key}: up and down arrows change it` }, layer);
+    // keyboard: ↑/↓ change the weight by 0.1 (Shift: by 0.5)
+    hit.addEventListener("keydown", (e) => {
+      const d = { ArrowUp: 1, ArrowDown: -1 }[e.key];
+      if (!d) return;
+      e.preventDefault();
+      set(Math.max(-3, Math.min(3, get() + d * (e.shiftKey ? 0.5 : 0.1))));
+      render();
+    });
     const t = key.startsWith("w1") ? 0.27 : 0.5; // keep the labels of crossing edges apart
     const label = el("text", { x: from[0] + (to[0] - from[0]) * t, y: from[1] + (to[1] - from[1]) * t - 8, class: "weight-label" }, svg);
     let startY = 0, startW = 0;

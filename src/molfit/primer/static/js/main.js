@@ -3,6 +3,8 @@
 import * as basic from "./demos-basic.js";
 import * as fits from "./demos-fits.js";
 import { dataSlide, caseStudies } from "./molecules.js";
+import { potentialSlide } from "./demos-potential.js";
+import * as worry from "./demos-worry.js";
 
 const deck = document.getElementById("deck");
 const slides = [...document.querySelectorAll(".slide")];
@@ -30,6 +32,7 @@ function fromHash() {
 document.addEventListener("keydown", (evt) => {
   const tag = evt.target.tagName;
   if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return; // sliders keep their arrows
+  if (evt.target.closest?.("[data-own-keys]")) return; // 3D drawings rotate with the arrows
   if (["ArrowRight", "PageDown", " "].includes(evt.key)) { evt.preventDefault(); go(current + 1); }
   else if (["ArrowLeft", "PageUp"].includes(evt.key)) { evt.preventDefault(); go(current - 1); }
   else if (evt.key === "Home") go(0);
@@ -71,3 +74,15 @@ const loads = [fits.polynomial()(), fits.gaussianProcess()(), dataSlide()];
 fits.pinn();
 caseStudies();
 Promise.allSettled(loads).then(() => { document.body.dataset.ready = "true"; });
+
+// the science slides: each starts once its models are ready (the server loads them in the
+// background), independently of the others and of the basic demos
+const science = [
+  ["props", worry.properties3d()],
+  ["md", potentialSlide()],
+  ["shift", worry.distributionShift()],
+  ["leakage", worry.leakage()],
+  ["symmetry", worry.symmetries()],
+  ["rashomon", worry.rashomon()],
+];
+Promise.allSettled(science.map(([, start]) => start())).then(() => { document.body.dataset.science = "ready"; });

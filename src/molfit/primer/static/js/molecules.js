@@ -73,7 +73,7 @@ async function predict(form) {
 }
 
 export function caseStudies() {
-  for (const form of document.querySelectorAll(".predict-form")) {
+  for (const form of document.querySelectorAll(".predict-form[data-target]")) {
     form.addEventListener("submit", (evt) => { evt.preventDefault(); predict(form); });
   }
   api("/api/model").then((d) => {
