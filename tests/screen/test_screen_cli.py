@@ -27,7 +27,7 @@ def test_screen_cli_writes_parts_summary_and_top(run_dir, tmp_path, monkeypatch,
     lib.write_text("\n".join([*moses_slice(200), "C1CC", "CCO", "OCC"]) + "\n")
     out = tmp_path / "hits"
     args = ["screen", run_dir, lib, "-o", out, "--top", "7", "--diverse", "--filter",
-            "pains,brenk", "--dedupe", "--chunk-size", "64", "--no-progress"]  # fmt: skip
+            "pains,brenk", "--dedupe", "smiles", "--chunk-size", "64", "--no-progress"]  # fmt: skip
     code, stdout, stderr = run(
         args,
         monkeypatch,

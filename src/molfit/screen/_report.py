@@ -98,7 +98,13 @@ def molecule_svg(smiles: str, width: int = 220, height: int = 170) -> str:
 
 
 def _sigma_columns(hits: pd.DataFrame) -> list[str]:
-    return [c for c in hits.columns if c.split("/")[-1].split(" [")[0].endswith("std")]
+    """The calibrated σ columns (``std``, ``target_std``, with a unit; not ``raw_std``)."""
+    out = []
+    for c in hits.columns:
+        base = str(c).split("/")[-1].split(" [")[0]
+        if base == "std" or (base.endswith("_std") and not base.endswith("raw_std")):
+            out.append(str(c))
+    return out
 
 
 def _fmt(value: object) -> str:

@@ -830,7 +830,7 @@ def _top_multi(
         matrix = np.column_stack(
             [frame[f"{label}/score"].to_numpy(dtype=np.float64) for label in labels]
         )
-        ok &= np.isfinite(matrix).all(axis=1)
+        ok = ok & np.isfinite(matrix).all(axis=1)
         rows.append(frame["row"].to_numpy(dtype=np.int64)[ok])
         points.append(matrix[ok])
     summary.n_outside_domain = outside_any
