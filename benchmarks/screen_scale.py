@@ -42,7 +42,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "screen"
-RESULTS = OUT / "scale.json"
+RESULTS = OUT / os.environ.get("SCREEN_SCALE_RESULTS", "scale.json")  # one file per instance
 N_SLICE = 100_000
 
 
