@@ -718,12 +718,13 @@ def _finalize(out: Path, parts: int, setup: _Setup, summary: ScreenSummary) -> t
     summary.n_flagged = dict.fromkeys(setup.filters, 0)
     if setup.labels is None:
         hits, scores, n_in, n_pred = _top_single(out, parts, setup, summary)
+        counts, edges = histogram(scores)
         panels = [
             ModelPanel(
                 label=setup.run_labels[0],
                 score_column=summary.score_column,
-                counts=histogram(scores)[0],
-                edges=histogram(scores)[1],
+                counts=counts,
+                edges=edges,
                 n_predicted=n_pred,
                 n_in_domain=n_in,
                 direction="max" if setup.maximize[0] else "min",
