@@ -14,7 +14,8 @@ Configs (``--configs``): ``molfit`` (today's defaults), ``chemprop`` (chemprop 2
 ``benchmarks/.venvs/chemprop``), ``chemprop-mean`` (its CLI with ``--aggregation mean``), and
 ablations of molfit's recipe: ``molfit-mean`` (mean
 aggregation), ``molfit-norm`` (sum / 100, chemprop's CLI default), ``molfit-all`` (no inner
-validation hold-out: every training row trains, the last epoch is kept), ``molfit-all-norm``, ``molfit-meannorm`` (mean and sum/100 side by side).
+validation hold-out: every training row trains, the last epoch is kept), ``molfit-all-norm``,
+``molfit-meannorm`` (mean and sum/100 side by side).
 Resumable: every finished command is a line in ``benchmarks/out/dmpnn_cli/results.jsonl``;
 a rerun skips it.
 """

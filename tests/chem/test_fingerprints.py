@@ -82,3 +82,58 @@ def test_parallel_equals_serial(polar_smiles: list[str]) -> None:
         featurizer([*polar_smiles[:699], "C1CC"], n_jobs=2)
     assert np.array_equal(ECFP(counts=True)(polar_smiles[:50], n_jobs=-1),
                           ECFP(counts=True)(polar_smiles[:50]))  # fmt: skip
+
+
+def _moses_and_b3db(n_query: int, n_reference: int) -> tuple[list[Chem.Mol], list[Chem.Mol]]:
+    import gzip
+    import itertools
+
+    from molfit.data import load, moses_file
+
+    with gzip.open(moses_file(), "rt") as fh:
+        next(fh)
+        query = [Chem.MolFromSmiles(line.split(",")[0]) for line in itertools.islice(fh, n_query)]
+    reference = [Chem.MolFromSmiles(s) for s in load("b3db").smiles[:n_reference]]
+    return query, [m for m in reference if m is not None]
+
+
+def test_max_tanimoto_equals_rdkit_bulk_tanimoto_on_real_molecules_in_any_blocking() -> None:
+    from rdkit import DataStructs
+
+    from molfit.chem import PackedBits, max_tanimoto
+
+    query, reference = _moses_and_b3db(120, 700)
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=3, fpSize=1024)
+    ref_vectors = [generator.GetFingerprint(m) for m in reference]
+    expected = np.array(
+        [
+            max(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(m), ref_vectors))
+            for m in query
+        ],
+        dtype=np.float64,
+    ).astype(np.float32)  # RDKit's double ratio rounded once: the float32 nearest the exact ratio
+    q_bits, r_bits = ECFP()(query), ECFP()(reference)
+    assert 0.2 < expected.mean() < 0.9 and len(set(expected.tolist())) > 20
+    packed = PackedBits.from_bits(r_bits, chunk=64)
+    assert packed.counts.tolist() == r_bits.sum(axis=1).tolist()
+    for q_chunk, r_chunk in [(16, 8192), (1, 1), (7, 130), (500, 333)]:
+        got = max_tanimoto(q_bits, packed, query_chunk=q_chunk, reference_chunk=r_chunk)
+        assert got.dtype == np.float32
+        assert np.array_equal(got, expected), (q_chunk, r_chunk)
+    import scipy.sparse as sp
+
+    assert np.array_equal(max_tanimoto(sp.csr_matrix(q_bits), sp.csr_matrix(r_bits)), expected)
+
+
+def test_max_tanimoto_of_odd_lengths_empty_rows_and_mismatched_lengths() -> None:
+    from molfit.chem import max_tanimoto, tanimoto_matrix
+
+    query, reference = _moses_and_b3db(30, 200)
+    q_bits, r_bits = ECFP(radius=2, n_bits=100)(query), ECFP(radius=2, n_bits=100)(reference)
+    # 100 bits: not a multiple of 64, the padding must count as unset
+    assert np.array_equal(max_tanimoto(q_bits, r_bits), tanimoto_matrix(q_bits, r_bits).max(axis=1))
+    empty = np.zeros((2, 100), dtype=np.uint8)
+    assert max_tanimoto(empty, empty).tolist() == [0.0, 0.0]
+    assert max_tanimoto(q_bits[:3], r_bits[:0]).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="100 and 1024 bits"):
+        max_tanimoto(q_bits, ECFP()(reference))

@@ -71,6 +71,7 @@ def test_registry_describes_every_dataset():
         assert d.license and d.citation and d.source
         # every dataset is labelled except MOSES, the unlabelled screening library
         assert bool(d.targets) == (d.name != "moses")
+        assert (d.task == "unlabelled") == (d.name == "moses")
     assert info("qm9").targets["U0"].unit == "eV"
     with pytest.raises(InputError, match=r"unknown dataset 'tox21'.*b3db"):
         load("tox21")
@@ -256,3 +257,16 @@ def test_qm9_full_load():
     assert len(ds) == 130831
     assert ds.structures.numbers.shape[0] == 2359210
     assert ds.structures.to_atoms(0).get_chemical_formula() == "CH4"
+
+
+def test_an_unlabelled_dataset_has_no_targets_and_cannot_be_trained_on():
+    from molfit.data import Dataset
+    from molfit.workflows import train_run
+
+    ds = load("moses", nrows=3)
+    assert ds.task == "unlabelled" and ds.target_columns == [] and len(ds) == 3
+    assert ds.label_stats().empty
+    with pytest.raises(InputError, match="an unlabelled dataset has no targets"):
+        Dataset(None, ds.frame.assign(y=1.0), ["y"], task="unlabelled")
+    with pytest.raises(InputError, match="moses: an unlabelled library, nothing to train on"):
+        train_run("moses")

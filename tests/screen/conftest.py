@@ -44,3 +44,13 @@ def run_dir(tmp_path_factory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def solv_run(tmp_path_factory) -> Path:
+    """A small FreeSolv ExtraTrees regression run (the same ECFP6 featurizer as ``run_dir``)."""
+    out = tmp_path_factory.mktemp("screen-run-solv") / "solv"
+    args = ["train", "freesolv", "--param", "n_estimators=20", "-o", str(out), "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out

@@ -27,7 +27,7 @@ def test_screen_cli_writes_parts_summary_and_top(run_dir, tmp_path, monkeypatch,
     lib.write_text("\n".join([*moses_slice(200), "C1CC", "CCO", "OCC"]) + "\n")
     out = tmp_path / "hits"
     args = ["screen", run_dir, lib, "-o", out, "--top", "7", "--diverse", "--filter",
-            "pains,brenk", "--dedupe", "--chunk-size", "64", "--no-progress"]  # fmt: skip
+            "pains,brenk", "--dedupe", "smiles", "--chunk-size", "64", "--no-progress"]  # fmt: skip
     code, stdout, stderr = run(
         args,
         monkeypatch,
@@ -78,7 +78,8 @@ def test_screen_cli_errors_are_one_line_with_exit_code_2(run_dir, tmp_path, monk
 def test_data_show_moses(monkeypatch, capsys):
     code, stdout, stderr = run(["data", "show", "moses", "-n", "2"], monkeypatch, capsys)
     assert code == 0, stderr
-    assert "1,584,663 molecules" in stdout
+    assert "1,584,663 molecules, task: unlabelled" in stdout and "targets:  none" in stdout
+    assert "regression" not in stdout and "label statistics" not in stdout
     assert moses_slice(1)[0] in stdout
 
 

@@ -217,3 +217,35 @@ def test_cv_plus_std_matches_its_interval(b3db_regression) -> None:
     assert np.allclose(hi - lo, pred.upper - pred.lower)
     assert abs(interval_coverage(y[200:500], lo, hi) - 0.8) < 0.1
     assert pred.raw_std is not None and (pred.raw_std > 0).all()
+
+
+def test_domain_elements_from_the_formula_equal_the_atoms_and_their_hydrogens() -> None:
+    from rdkit import Chem
+
+    from molfit.data import load
+    from molfit.uncertainty._domain import elements
+
+    smiles = [
+        *load("b3db").smiles[:400],
+        "[2H]C([3H])Cl",
+        "[H][H]",
+        "*CC",
+        "[Pt+2]",
+        "[13CH4]",
+        "C[Si](C)(C)[Se]",
+        "[Na+].[Cl-]",
+        "[U]",
+        "[Hg]",
+    ]
+    seen = set()
+    for s in smiles:
+        mol = Chem.MolFromSmiles(s)
+        if mol is None:
+            continue
+        atoms = {a.GetSymbol() for a in mol.GetAtoms()}
+        if any(a.GetTotalNumHs() for a in mol.GetAtoms()):
+            atoms.add("H")
+        assert elements(mol) == atoms, s
+        seen |= atoms
+    assert {"Pt", "U", "Hg", "Na", "Cl", "*", "Si", "Se"} <= seen
+    assert "H" not in elements(Chem.MolFromSmiles("[Hg]"))

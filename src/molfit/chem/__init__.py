@@ -5,7 +5,7 @@ imports torch, so SMILES, fingerprint and dataset commands start fast.
 """
 
 from molfit.chem._descriptors import RDKitDescriptors, descriptor_names, rdkit_descriptors
-from molfit.chem._fingerprints import ECFP, ecfp, max_tanimoto, tanimoto_matrix
+from molfit.chem._fingerprints import ECFP, PackedBits, ecfp, max_tanimoto, tanimoto_matrix
 from molfit.chem._graph import (
     ATOM_FEATURES,
     BOND_FEATURES,
@@ -37,6 +37,7 @@ __all__ = [
     "GraphFeaturizer",
     "MolGraph",
     "MolLike",
+    "PackedBits",
     "RDKitDescriptors",
     "StandardizeResult",
     "canonical_smiles",

@@ -140,38 +140,101 @@ def tanimoto_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return sim.astype(np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class PackedBits:
+    """Bit fingerprints packed 64 bits per word, with their bit counts, for fast Tanimoto.
+
+    Attributes:
+        words: ``(n, ceil(n_bits / 64))`` uint64; bit ``j`` of a row is bit ``j % 64`` of word
+            ``j // 64`` (little-endian).
+        counts: ``(n,)`` set bits per row (uint16; uint32 from 32,768 bits on, so that the
+            union of two rows never overflows).
+        n_bits: the unpacked length.
+    """
+
+    words: np.ndarray
+    counts: np.ndarray
+    n_bits: int
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray, *, chunk: int = 65536) -> PackedBits:
+        """Pack a ``(n, n_bits)`` bit matrix (dense or ``scipy.sparse``; any non-zero entry is a
+        set bit), ``chunk`` rows at a time (so a sparse matrix is never densified whole)."""
+        import scipy.sparse as sp
+
+        n, n_bits = bits.shape
+        n_words = (n_bits + 63) // 64
+        words = np.zeros((n, n_words), dtype=np.uint64)
+        for lo in range(0, n, chunk):
+            block = bits[lo : lo + chunk]
+            block = block.toarray() if sp.issparse(block) else np.asarray(block)
+            packed = np.packbits(block != 0, axis=1, bitorder="little")
+            padded = np.zeros((len(packed), n_words * 8), dtype=np.uint8)
+            padded[:, : packed.shape[1]] = packed
+            words[lo : lo + chunk] = padded.view(np.uint64)
+        counts = np.bitwise_count(words).sum(axis=1, dtype=_count_dtype(int(n_bits)))
+        return cls(words=words, counts=counts, n_bits=int(n_bits))
+
+
+def _count_dtype(n_bits: int) -> type:
+    return np.uint16 if n_bits < 32768 else np.uint32
+
+
+def _packed(x: np.ndarray | PackedBits) -> PackedBits:
+    return x if isinstance(x, PackedBits) else PackedBits.from_bits(x)
+
+
 def max_tanimoto(
-    query: np.ndarray,
-    reference: np.ndarray,
+    query: np.ndarray | PackedBits,
+    reference: np.ndarray | PackedBits,
     *,
-    query_chunk: int = 2048,
+    query_chunk: int = 16,
     reference_chunk: int = 8192,
 ) -> np.ndarray:
     """Each query row's maximum Tanimoto similarity to any reference row: ``(n_query,)`` float32.
 
-    Inputs are bit fingerprints (any non-zero entry is a set bit), dense or ``scipy.sparse``. The
-    intersections come from a sparse-by-dense product: a fingerprint sets ~50 of 2048 bits, so
-    this is about 2x faster than a dense float product (0.33 s against 0.62 s for 780 x 6,245
-    B3DB molecules on one core) with the same numbers. Both sides are processed in chunks, so
-    memory stays below ~150 MB whatever the sizes. Two empty fingerprints have similarity 0.
+    Inputs are bit fingerprints (any non-zero entry is a set bit), dense, ``scipy.sparse`` or
+    already :class:`PackedBits` (pack a reference used again and again once). Intersections are
+    popcounts of 64-bit words (``np.bitwise_count``), accumulated in uint16, so the similarity is
+    ``float32(|a & b|) / float32(|a | b|)``: the float32 nearest to the exact ratio, the same
+    value RDKit's ``BulkTanimotoSimilarity`` gives once rounded to float32. A block of
+    ``query_chunk`` x ``reference_chunk`` pairs is computed at a time (about 17 bytes a pair:
+    2.2 MB by default, in cache), whatever the sizes. Two empty fingerprints have similarity 0.
     """
-    import scipy.sparse as sp
-
-    q = sp.csr_matrix(query).astype(np.float32)  # copies: the caller's matrix stays as is
-    r = sp.csr_matrix(reference).astype(np.float32)
-    q.data[:] = 1.0
-    r.data[:] = 1.0
-    out = np.zeros(q.shape[0], dtype=np.float32)
-    q_counts = np.asarray(q.sum(axis=1), dtype=np.float32)
-    for r0 in range(0, r.shape[0], reference_chunk):
-        dense = np.ascontiguousarray(r[r0 : r0 + reference_chunk].T.toarray())  # (n_bits, chunk)
-        r_counts = dense.sum(axis=0)
-        for q0 in range(0, q.shape[0], query_chunk):
-            inter = q[q0 : q0 + query_chunk] @ dense
-            union = q_counts[q0 : q0 + query_chunk] + r_counts[None, :]
-            union -= inter
-            np.maximum(union, 1.0, out=union)
-            inter /= union
-            part = out[q0 : q0 + query_chunk]
-            np.maximum(part, inter.max(axis=1), out=part)
+    q, r = _packed(query), _packed(reference)
+    if q.n_bits != r.n_bits:
+        raise ValueError(f"fingerprint lengths differ: {q.n_bits} and {r.n_bits} bits")
+    out = np.zeros(len(q), dtype=np.float32)
+    if not len(q) or not len(r):
+        return out
+    n_words = q.words.shape[1]
+    qb = max(1, min(query_chunk, len(q)))
+    rb = max(1, min(reference_chunk, len(r)))
+    word = np.empty((qb, rb), dtype=np.uint64)
+    count = np.empty((qb, rb), dtype=np.uint8)
+    inter = np.empty((qb, rb), dtype=_count_dtype(q.n_bits))
+    union = np.empty((qb, rb), dtype=_count_dtype(q.n_bits))
+    ratio = np.empty((qb, rb), dtype=np.float32)
+    for r0 in range(0, len(r), rb):
+        r_words = np.ascontiguousarray(r.words[r0 : r0 + rb].T)  # (n_words, chunk)
+        r_counts = r.counts[r0 : r0 + rb]
+        m = r_words.shape[1]
+        for q0 in range(0, len(q), qb):
+            q_words = q.words[q0 : q0 + qb]
+            n = len(q_words)
+            w, c, i, u, s = word[:n, :m], count[:n, :m], inter[:n, :m], union[:n, :m], ratio[:n, :m]
+            i[:] = 0
+            for k in range(n_words):
+                np.bitwise_and(q_words[:, k, None], r_words[k][None, :], out=w)
+                np.bitwise_count(w, out=c)
+                np.add(i, c, out=i)
+            np.add(q.counts[q0 : q0 + n, None], r_counts[None, :], out=u)
+            np.subtract(u, i, out=u)
+            np.maximum(u, 1, out=u)
+            np.divide(i, u, out=s, dtype=np.float32)
+            part = out[q0 : q0 + n]
+            np.maximum(part, s.max(axis=1), out=part)
     return out

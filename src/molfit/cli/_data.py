@@ -57,10 +57,11 @@ def show_command(
         typer.echo(f"  source:   {info.source}")
         typer.echo(f"  license:  {info.license}")
         typer.echo(f"  cite:     {info.citation}")
-        typer.echo(f"  size:     {len(ds):,} molecules, task: {ds.task}")
+        task = "unlabelled (a library to screen)" if ds.task == "unlabelled" else ds.task
+        typer.echo(f"  size:     {len(ds):,} molecules, task: {task}")
         if ds.structures is not None:
             typer.echo(f"  3D:       {ds.structures}  (positions in Å)")
-        typer.echo("  targets:")
+        typer.echo("  targets:" if info.targets else "  targets:  none")
         for t in info.targets.values():
             unit = f" [{t.unit}]" if t.unit else ""
             typer.echo(f"    {t.name}{unit}: {t.description}")
@@ -68,6 +69,8 @@ def show_command(
     typer.echo("")
     with pd.option_context("display.max_columns", 12, "display.width", 120):
         typer.echo(ds.frame.head(max(rows, 0)).to_string(max_colwidth=40))
+    if ds.task == "unlabelled":
+        return
     typer.echo("")
     typer.echo("label statistics:")
     typer.echo(ds.label_stats().to_string(index=False, float_format=lambda v: f"{v:.4g}"))

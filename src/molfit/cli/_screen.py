@@ -8,12 +8,20 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
-from molfit.cli._common import RunDirArg, run_path, warn
+from molfit.cli._common import run_path, warn
 
 
 @app.command("screen")
 def screen_command(
-    run_dir: RunDirArg,
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run directory written by `molfit train`, or a shipped pretrained model by "
+            "name (`molfit models list`); several share one pass over the library (columns "
+            "prefixed with each run's folder name).",
+            show_default=False,
+        ),
+    ],
     library: Annotated[
         str,
         typer.Argument(
@@ -35,9 +43,31 @@ def screen_command(
         ),
     ] = None,
     dedupe: Annotated[
-        bool, typer.Option("--dedupe", help="Flag repeated canonical SMILES; keep the first.")
+        str | None,
+        typer.Option(
+            "--dedupe",
+            help="Flag repeated molecules by canonical SMILES (smiles) or InChIKey (inchikey); "
+            "keep the first.",
+        ),
+    ] = None,
+    lowest: Annotated[
+        bool, typer.Option("--lowest", help="Rank the lowest scores first (every run).")
     ] = False,
-    lowest: Annotated[bool, typer.Option("--lowest", help="Rank the lowest scores first.")] = False,
+    minimize: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--minimize",
+            help="A run (as given, or its folder name) whose lowest scores rank first; "
+            "repeat for several. The others: highest first.",
+        ),
+    ] = None,
+    rank: Annotated[
+        str,
+        typer.Option(
+            "--rank",
+            help="Several runs: ensemble (mean z-score) or pareto (non-dominated fronts).",
+        ),
+    ] = "ensemble",
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="Library rows per part.", min=1)
     ] = 2_000,
@@ -58,13 +88,16 @@ def screen_command(
         typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
     ] = None,
 ) -> None:
-    """Predict every library row into Parquet parts, then summary.json and top.csv."""
+    """Predict every library row into Parquet parts, then summary.json, summary.html and
+    top.csv (usage: molfit screen RUN [RUN ...] LIBRARY -o DIR)."""
     from molfit.errors import InputError
     from molfit.screen import screen
 
     try:
         summary = screen(
-            run_path(run_dir),
+            str(run_path(run_dirs[0]))
+            if len(run_dirs) == 1
+            else [str(run_path(d)) for d in run_dirs],
             library,
             out,
             chunk_size=chunk_size,
@@ -75,6 +108,8 @@ def screen_command(
             workers=workers,
             smiles_column=smiles_column,
             lowest=lowest,
+            minimize=minimize,
+            rank=rank,
             progress=progress,
             dask=dask,
             scheduler=scheduler,
@@ -94,7 +129,8 @@ def screen_command(
         typer.echo(f"{summary.n_duplicates} duplicate row(s) (duplicate_of)")
     for name, n in summary.n_flagged.items():
         typer.echo(f"{n} row(s) flagged by {name}")
-    typer.echo(f"top {summary.n_top} by {summary.score_column or 'score'} -> {summary.top}")
+    ranked = summary.ranking or summary.score_column or "score"
+    typer.echo(f"top {summary.n_top} by {ranked} -> {summary.top}; report -> {summary.report}")
     if summary.n_rows and not summary.n_predicted:
         warn(f"no row of {library} could be predicted (see the error column)")
     for message in summary.errors[:10]:

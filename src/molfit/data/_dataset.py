@@ -12,7 +12,7 @@ import pandas as pd
 from molfit.errors import InputError, InputReport
 from molfit.structures import Structures
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "unlabelled"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class DatasetInfo:
         license: licence of the data.
         citation: reference to cite (paper and/or URL).
         n_molecules: number of molecules (rows) in the loaded dataset.
-        task: ``"classification"`` or ``"regression"``.
+        task: ``"classification"``, ``"regression"`` or ``"unlabelled"`` (a library to screen,
+            e.g. MOSES: no targets, nothing to train on).
         targets: label columns by name, each with unit and description.
         description: a short paragraph: what was measured or computed, caveats.
         install: the command that makes the dataset available.
@@ -82,7 +83,8 @@ class Dataset:
             given as SMILES; target columns are ``float64`` with ``NaN`` for missing labels;
             other columns (names, a predefined ``split``, unit copies) ride along.
         target_columns: the label columns, in order; ``y`` follows this order.
-        task: ``"classification"`` (labels 0/1) or ``"regression"``.
+        task: ``"classification"`` (labels 0/1), ``"regression"`` or ``"unlabelled"`` (no
+            target columns).
         smiles_column: name of the SMILES column.
         structures: 3D structures aligned with the rows of ``frame``, or ``None``.
         report: what the reader found wrong (skipped rows), or ``None`` if not validated.
@@ -103,6 +105,8 @@ class Dataset:
                 f"target column(s) {missing} not in the table; "
                 f"available: {list(self.frame.columns)}"
             )
+        if self.task == "unlabelled" and self.target_columns:
+            raise InputError(f"an unlabelled dataset has no targets, got {self.target_columns}")
         if self.structures is not None and len(self.structures) != len(self.frame):
             raise InputError(
                 f"{len(self.structures)} structures for {len(self.frame)} rows: they must align"

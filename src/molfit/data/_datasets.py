@@ -340,7 +340,7 @@ MOSES_INFO = DatasetInfo(
         "doi:10.3389/fphar.2020.565644; https://github.com/molecularsets/moses"
     ),
     n_molecules=1_584_663,
-    task="regression",
+    task="unlabelled",
     targets={},
     description=(
         "Unlabelled: a library to screen (`molfit screen RUN moses`), not to train on. Filtered "
@@ -372,4 +372,4 @@ def load_moses(nrows: int | None = None) -> Dataset:
     if "SMILES" not in raw.columns:
         raise InputError(f"{moses_file()}: no SMILES column; found {list(raw.columns)}")
     frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip()})
-    return Dataset(MOSES_INFO, frame, [], task="regression")
+    return Dataset(MOSES_INFO, frame, [], task="unlabelled")

@@ -31,7 +31,8 @@ class GCN(nn.Module):
         hidden: width of every graph convolution (the primer: 64).
         n_layers: number of graph convolutions (the primer: 2).
         dropout: dropout after each convolution.
-        aggregation: ``"mean"`` (the primer's ``global_mean_pool``), ``"sum"``, ``"norm"`` or ``"mean+norm"``.
+        aggregation: ``"mean"`` (the primer's ``global_mean_pool``), ``"sum"``, ``"norm"`` or
+            ``"mean+norm"``.
         ffn_layers: linear layers in the head (1 = the primer's linear head).
         mean_variance: predict ``(mean, variance)`` per task (output ``(n, n_tasks, 2)``).
     """

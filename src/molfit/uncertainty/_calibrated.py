@@ -387,8 +387,33 @@ class CalibratedModel(BaseEstimator):
         return {"q_bins": np.where(np.isfinite(q), q, fallback), "n_calib_bins": counts}
 
     # -- prediction -----------------------------------------------------------------------------
-    def predict(self, X: Sequence[Any], progress: bool = False, chunk: int = 50_000) -> Prediction:
+    def feature_key(self) -> str | None:
+        """The estimator's featurizer settings as a JSON string when it predicts from a feature
+        matrix of molecules (ECFP, descriptors), else ``None`` (graph models). Two models with the
+        same key take the same :meth:`featurize` matrix (a screen featurizes once for both)."""
+        model = self.estimator_
+        if not hasattr(model, "predict_features") or model.input_kind_ != "molecules":
+            return None
+        return json.dumps(model._featurizer_settings(), sort_keys=True, default=str)
+
+    def featurize(self, mols: Sequence[Chem.Mol]) -> np.ndarray:
+        """The estimator's feature matrix of RDKit molecules ``(n, n_features)`` (for
+        :meth:`predict`'s ``features``); only for a model with a :meth:`feature_key`."""
+        if self.feature_key() is None:
+            raise InputError("this model does not predict from a feature matrix")
+        return self.estimator_.featurize(list(mols))
+
+    def predict(
+        self,
+        X: Sequence[Any],
+        progress: bool = False,
+        chunk: int = 50_000,
+        features: np.ndarray | None = None,
+    ) -> Prediction:
         """Predict every row of ``X`` (SMILES or RDKit molecules) as a :class:`Prediction`.
+
+        ``features``: :meth:`featurize` of ``X`` computed once already (rows of ``X`` that are
+        not molecules may hold anything), so that models sharing a :meth:`feature_key` share it.
 
         Regression: ``mean``, ``lower``/``upper`` (conformal, at ``coverage``), ``std`` (the
         calibrated scale of that interval) and ``raw_std`` (the model's own spread, or ``None``).
@@ -400,6 +425,11 @@ class CalibratedModel(BaseEstimator):
         self._check_fitted()
         items = list(X)
         n = len(items)
+        if features is not None and (self.feature_key() is None or len(features) != n):
+            raise InputError(
+                f"features: {len(features)} rows for {n} molecules, or a model without a "
+                "feature matrix"
+            )
         mols: list[Chem.Mol | None] = [None] * n
         errors = np.array([""] * n, dtype=object)
         strings = [i for i, x in enumerate(items) if not isinstance(x, Chem.Mol)]
@@ -424,7 +454,7 @@ class CalibratedModel(BaseEstimator):
         for lo in tqdm(range(0, len(idx), chunk), desc="predict", disable=not progress):
             sel = idx[lo : lo + chunk]
             part = [mols[i] for i in sel]
-            res = self._predict_valid(part)
+            res = self._predict_valid(part, None if features is None else features[sel])
             for key in keys:
                 if res[key] is not None:
                     out[key][sel] = res[key]
@@ -436,11 +466,12 @@ class CalibratedModel(BaseEstimator):
             has_raw = bool(getattr(self.estimator_, "has_std", False))
         return self._record(out, sets, sim, in_domain, notes, errors, has_raw)
 
-    def _predict_valid(self, mols: list[Chem.Mol]) -> dict[str, Any]:
+    def _predict_valid(self, mols: list[Chem.Mol], F: np.ndarray | None = None) -> dict[str, Any]:
         model = self.estimator_
         bits = F = None
         if hasattr(model, "predict_features"):
-            F = model.featurize(mols)
+            if F is None:
+                F = model.featurize(mols)
             values, std = model.predict_features(F)
             settings = model._featurizer_settings()
             if settings == _AD_SETTINGS and model.input_kind_ == "molecules":

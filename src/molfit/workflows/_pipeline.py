@@ -449,6 +449,7 @@ def train_run(
     """
     adapter = adapter_for_model(model)
     params = checked_params(model, model_params)
+    _refuse_unlabelled(data)
     if isinstance(adapter, StructureInputs):
         adapter.targets_named = bool(targets)  # type: ignore[attr-defined]
     dataset = adapter.load(data, smiles_column=smiles_column, targets=targets, task=task)
@@ -740,6 +741,23 @@ def open_run(run_dir: str | os.PathLike[str]) -> tuple[RunDirectory, InputAdapte
     adapter = adapter_for_kind(run.input_kind)
     model = run.load_model(adapter.load_model)
     return run, adapter, model
+
+
+def _refuse_unlabelled(data: Any) -> None:
+    """A built-in unlabelled library (MOSES) has nothing to train on: say so before loading it."""
+    from molfit.data import info
+
+    if not isinstance(data, str) or Path(data).exists():
+        return
+    try:
+        registered = info(data)
+    except InputError:
+        return
+    if registered.task == "unlabelled":
+        raise InputError(
+            f"{data}: an unlabelled library, nothing to train on; screen it with "
+            f"`molfit screen RUN {data}`"
+        )
 
 
 def load_run_model(run_dir: str | os.PathLike[str]) -> Any:
