@@ -76,8 +76,25 @@ def test_aggregations() -> None:
     assert aggregate(h, batch, 2, "sum").tolist() == [[4.0, 6.0], [10.0, 0.0]]
     assert aggregate(h, batch, 2, "mean").tolist() == [[2.0, 3.0], [10.0, 0.0]]
     assert aggregate(h, batch, 2, "norm", norm=2.0).tolist() == [[2.0, 3.0], [5.0, 0.0]]
+    both = aggregate(h, batch, 2, "mean+norm", norm=2.0).tolist()
+    assert both == [[2.0, 3.0, 2.0, 3.0], [10.0, 0.0, 5.0, 0.0]]
     with pytest.raises(ValueError, match="aggregation"):
         aggregate(h, batch, 2, "max")
+
+
+def test_mean_and_norm_pooling_tells_a_molecule_from_its_doubled_self() -> None:
+    """Mean pooling gives ethanol and two ethanols ("CCO.CCO") the same molecule vector;
+    mean+norm keeps the mean and adds the size."""
+    torch.manual_seed(0)
+    model = DMPNN(FEAT.atom_dim, FEAT.bond_dim, hidden=8, aggregation="mean+norm").eval()
+    mean_only = DMPNN(FEAT.atom_dim, FEAT.bond_dim, hidden=8, aggregation="mean").eval()
+    mean_only.message_passing.load_state_dict(model.message_passing.state_dict())
+    b = collate_graphs([FEAT("CCO"), FEAT("CCO.CCO")])
+    z, z_mean = model.embed(b), mean_only.embed(b)
+    assert z.shape == (2, 16) and z_mean.shape == (2, 8)
+    assert torch.allclose(z[:, :8], z_mean) and torch.allclose(z_mean[0], z_mean[1])
+    assert torch.allclose(z[1, 8:], 2 * z[0, 8:]) and not torch.allclose(z[0], z[1])
+    assert model(b).shape == (2, 1)
 
 
 def test_descriptors_are_concatenated_before_the_head() -> None:
