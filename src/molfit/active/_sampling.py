@@ -194,6 +194,9 @@ class _Oracle:
             is_name = isinstance(self.spec, str)
             self._calc = make_oracle(self.spec, **self.options) if is_name else self.spec
         self.calls += 1
+        # a fresh calculation: xTB would otherwise start its SCF from the previous frame's, and
+        # a label would depend on the frames labelled before it (and differ after a resume)
+        self._calc.reset()
         return evaluate(self._calc, atoms)
 
 
