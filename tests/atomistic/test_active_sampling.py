@@ -34,7 +34,7 @@ class CountingXTB(TBLite):
         super().calculate(atoms, properties, system_changes)
 """
 namespace: dict = {}
-exec(ORACLE_CODE, namespace)  # noqa: S102 (the same class definition the subprocess runs)
+exec(ORACLE_CODE, namespace)  # the same class definition the subprocess runs
 CountingXTB = namespace["CountingXTB"]
 
 THRESHOLD = 1.2  # eV/Å: between the smallest and largest σ of round 0 for these settings
@@ -91,6 +91,7 @@ def test_the_oracle_labels_only_the_initial_and_the_selected_frames(run) -> None
         same = [m for m in md if m.info["step"] == frame.info["step"]
                 and m.info["replica"] == frame.info["replica"]]  # fmt: skip
         np.testing.assert_allclose(same[0].positions, frame.positions, atol=1e-7)
+        xtb.reset()  # a fresh SCF, as the sampler does for every label
         fresh = evaluate(xtb, frame)
         np.testing.assert_allclose(frame.get_forces(), fresh["forces"], atol=1e-5)
     data = read_frames(out / "data.extxyz")
@@ -116,7 +117,7 @@ def test_a_finished_run_is_not_redone_and_other_settings_are_refused(run) -> Non
     assert CountingXTB.positions == []  # nothing labelled twice
     assert again.n_labels == result.n_labels and again.n_oracle_calls == result.n_oracle_calls
     assert (out / "model" / "weights.safetensors").read_bytes() == weights
-    with pytest.raises(InputError, match="other settings.*threshold"):
+    with pytest.raises(InputError, match=r"other settings.*threshold"):
         active_sample("CCO", out, oracle=_oracle(), **{**SETTINGS, "threshold": 0.9})
 
 
