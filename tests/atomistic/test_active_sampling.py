@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,15 +147,23 @@ def test_bad_inputs_give_one_clear_message(tmp_path: Path) -> None:
     cases = [
         (["CCO", "--oracle", "qmc"], "unknown oracle 'qmc'"),
         (["broken.xyz"], "broken.xyz: cannot read a structure"),
-        (["missing.xyz"], "missing.xyz: no such file"),
-        (["CCO", "--committee", "1"], "--committee must be at least 2"),
     ]
-    for args, message in cases:
+    for args, message in cases:  # the command line: one error line, exit code 2
         done = _cli("sample", *args, "--active", "--out", "run", cwd=tmp_path)
         assert done.returncode == 2, done.stderr
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
-        assert not (tmp_path / "run").exists()  # refused before anything was written
+    api = [
+        (dict(start=tmp_path / "missing.xyz"), "missing.xyz: no such file"),
+        (dict(committee=1), "--committee must be at least 2"),
+        (dict(model="nosuch"), "unknown model 'nosuch'"),
+        (dict(threshold=None, per_round=None), "--threshold, a --per-round"),
+    ]
+    for change, message in api:
+        kw = {**SETTINGS, "start": "CCO", **change}
+        with pytest.raises(InputError, match=re.escape(message)):
+            active_sample(kw.pop("start"), tmp_path / "run", **kw)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
 def _settings_code(out: Path) -> str:
