@@ -132,8 +132,9 @@ def run_xtb_start(seed: int, sets: dict[str, list]) -> dict:
                 writer.write(f, {"energy": f.get_potential_energy(), "forces": f.get_forces()})
         os.replace(start.with_suffix(".tmp"), start)
     t0 = time.perf_counter()
-    active = active_sample(start, OUT / f"seed{seed}" / "active_xtbstart", oracle="xtb",
-                           rounds=ROUNDS, initial=INITIAL, per_round=PER_ROUND, seed=seed, **MD)  # fmt: skip
+    where = OUT / f"seed{seed}" / "active_xtbstart"
+    active = active_sample(start, where, oracle="xtb", rounds=ROUNDS, initial=INITIAL,
+                           per_round=PER_ROUND, seed=seed, **MD)  # fmt: skip
     final = load_model(active.model)
     row = {"seed": seed, "labels": active.n_labels,
            "oracle_calls": active.n_oracle_calls + INITIAL * 20,  # the 160 xTB MD steps
