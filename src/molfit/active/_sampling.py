@@ -4,7 +4,7 @@
 which structures the oracle labels:
 
 1. *Initial data.* ``START`` is either an extxyz file whose frames carry energies and forces
-   (the first ``initial`` frames, evenly spaced, are the initial data; no oracle calls) or a
+   (``initial`` frames evenly spaced through the file are the initial data; no oracle calls) or a
    structure / SMILES: ``initial`` copies of it with Gaussian displacements of ``rattle`` Å
    (seeded) are labelled by the oracle.
 2. *Each round* ``k``: a committee (``committee`` independently seeded members of ``model``)
