@@ -69,11 +69,50 @@ def sample_command(
     dt: Annotated[float, typer.Option("--dt", help="Time step, fs.")] = 0.5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     oracle_option: OracleOptions = None,
+    active: Annotated[
+        bool,
+        typer.Option(
+            "--active",
+            help="Committee-driven active sampling: --out is a directory; each round trains a "
+            "committee, runs MD with it and labels only the frames with the largest force σ.",
+        ),
+    ] = False,
+    rounds: Annotated[int, typer.Option("--rounds", help="--active: rounds.")] = 5,
+    per_round: Annotated[
+        int | None, typer.Option("--per-round", help="--active: at most K labels per round.")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="--active: label frames whose force σ exceeds it (eV/Å)."),
+    ] = None,
+    initial: Annotated[
+        int, typer.Option("--initial", help="--active: initial labelled frames.")
+    ] = 8,
+    committee: Annotated[int, typer.Option("--committee", help="--active: members.")] = 3,
+    model: Annotated[str, typer.Option("--model", help="--active: potential.")] = "painn",
+    replicas: Annotated[int, typer.Option("--replicas", help="--active: MD copies.")] = 4,
+    max_sigma: Annotated[
+        float, typer.Option("--max-sigma", help="--active: stop a round's MD above (eV/Å).")
+    ] = 2.0,
+    test: Annotated[
+        Path | None, typer.Option("--test", help="--active: labelled frames for errors.")
+    ] = None,
 ) -> None:
     """Oracle-driven Langevin MD: labelled frames (energy, forces) for training a potential.
-    Written frame by frame; after a kill, the same command carries on."""
+    Written frame by frame; after a kill, the same command carries on. With --active, MD runs
+    with a committee potential and the oracle labels only the frames it is unsure of."""
     from molfit.atomistic import sample
 
+    if active:
+        from molfit.cli._active_sample import run_active
+
+        run_active(
+            start, out, oracle=oracle, oracle_options=_options(oracle_option), rounds=rounds,
+            per_round=per_round, threshold=threshold, initial=initial, committee=committee,
+            model=model, replicas=replicas, max_sigma=max_sigma, test=test,
+            temperature=temperature, steps=steps, every=every, dt=dt, seed=seed,
+        )  # fmt: skip
+        return
     result = sample(
         start, out, oracle=oracle, oracle_options=_options(oracle_option),
         temperature=temperature, steps=steps, every=every, dt=dt, seed=seed,
