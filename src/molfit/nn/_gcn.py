@@ -51,8 +51,8 @@ class GCN(nn.Module):
         super().__init__()
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-        # imported here, not at module level: torch_geometric costs ~2-3 s of CPU to import
-        # (its datasets, LLM and explain packages), which every D-MPNN run would pay
+        # imported here, not at module level: torch_geometric adds ~0.3-0.4 s of CPU and ~700
+        # modules (its datasets, LLM and explain packages) to every D-MPNN run otherwise
         from torch_geometric.nn import GCNConv
 
         dims = [atom_dim] + [hidden] * n_layers
