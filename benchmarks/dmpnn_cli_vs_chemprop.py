@@ -10,12 +10,13 @@ thread); molfit and chemprop alternate seed by seed so both see the same load. R
 command: wall time, CPU time of the process tree (user + sys), test RMSE from each tool's own
 test predictions (scored here with the same formula), and the epoch whose weights were kept.
 
-Configs (``--configs``): ``molfit`` (today's defaults), ``chemprop`` (chemprop 2.3.1's CLI,
-``benchmarks/.venvs/chemprop``), ``chemprop-mean`` (its CLI with ``--aggregation mean``), and
-ablations of molfit's recipe: ``molfit-mean`` (mean
-aggregation), ``molfit-norm`` (sum / 100, chemprop's CLI default), ``molfit-all`` (no inner
-validation hold-out: every training row trains, the last epoch is kept), ``molfit-all-norm``,
-``molfit-meannorm`` (mean and sum/100 side by side).
+Configs (``--configs``): ``molfit`` (the defaults; the 2026-12-03 rows of RESULTS §6d ran
+before the default pooling became ``mean+norm``, i.e. with ``mean``), ``chemprop`` (chemprop
+2.3.1's CLI, ``benchmarks/.venvs/chemprop``), ``chemprop-mean`` (its CLI with ``--aggregation
+mean``), and ablations of molfit's recipe: ``molfit-mean`` (mean aggregation), ``molfit-norm``
+(sum / 100, chemprop's CLI default), ``molfit-all`` (no inner validation hold-out: every
+training row trains, the last epoch is kept), ``molfit-all-norm``, ``molfit-meannorm`` (mean
+and sum/100 side by side).
 Resumable: every finished command is a line in ``benchmarks/out/dmpnn_cli/results.jsonl``;
 a rerun skips it.
 """

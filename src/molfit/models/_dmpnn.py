@@ -21,12 +21,14 @@ NETWORK_REVISION = 2
 
 
 class DMPNNModel(DeepGraphModel):
-    """Directed message passing network (ChemProp defaults: hidden 300, depth 3, mean pooling).
+    """Directed message passing network (ChemProp's: hidden 300, depth 3; pooling mean + sum/100).
 
     Args:
         hidden: message / atom vector width.
         depth: message passing depth.
-        aggregation: ``"mean"``, ``"sum"`` or ``"norm"`` (sum / 100).
+        aggregation: ``"mean+norm"`` (default: the mean and the sum / 100 side by side, so the
+            head sees composition and size), ``"mean"``, ``"sum"`` or ``"norm"`` (sum / 100,
+            ChemProp's CLI default). Measured against chemprop in ``docs/gnn.md``.
         ffn_hidden, ffn_layers: feed-forward head width and number of linear layers.
         dropout: dropout in message passing and head.
         descriptors: concatenate standardized RDKit 2D descriptors before the head.
@@ -41,7 +43,7 @@ class DMPNNModel(DeepGraphModel):
         task: str = "auto",
         hidden: int = 300,
         depth: int = 3,
-        aggregation: str = "mean",
+        aggregation: str = "mean+norm",
         ffn_hidden: int = 300,
         ffn_layers: int = 2,
         dropout: float = 0.0,
