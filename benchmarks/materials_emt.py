@@ -18,6 +18,7 @@ a killed run carries on where it stopped):
 - ``scaling``: the same timing with glibc's default allocator and with one that keeps freed
   memory (``HEAP_ENV``).
 - ``threads``: the specialist's and CHGNet's MD speed on one and two threads (``taskset -c 0,1``).
+- ``vacancy``: the Cu case with 5x the vacancy cells (250), its vacancy formation energy.
 - ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
   3.69-3.76 Å); EOS, elastic constants and RDF of L1_2 Cu3Au.
 
@@ -98,7 +99,7 @@ def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: in
 
 
 def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
-              system: str = "cu") -> dict:  # fmt: skip
+              system: str = "cu", vacancy_factor: int = 1) -> dict:  # fmt: skip
     """Unlabelled cells, then one label pass with the oracle; train/valid/test files."""
     from ase.io import write
 
@@ -116,8 +117,8 @@ def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
     share = scale / len(bases)
     for k, base in enumerate(bases):
         cells += perturbed_cells(base, n_strained=int(200 * share), n_rattled=int(150 * share),
-                                 n_vacancy=int(50 * share), max_strain=0.03, rattle_stdev=0.05,
-                                 seed=1 + k)  # fmt: skip
+                                 n_vacancy=int(50 * share * vacancy_factor), max_strain=0.03,
+                                 rattle_stdev=0.05, seed=1 + k)  # fmt: skip
     unlabelled = OUT / f"{tag}_cells.extxyz"
     write(unlabelled, cells, format="extxyz")
     labelled = OUT / f"{tag}_labelled.extxyz"
@@ -175,7 +176,7 @@ def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
 
 
 def properties(tag: str = "cu_emt", oracle: str = "emt", md_steps: int = 1000,
-               system: str = "cu") -> dict:  # fmt: skip
+               system: str = "cu", which: tuple[str, ...] | None = None) -> dict:  # fmt: skip
     import torch
 
     from molfit.atomistic import load_calculator, make_oracle
@@ -184,7 +185,8 @@ def properties(tag: str = "cu_emt", oracle: str = "emt", md_steps: int = 1000,
     torch.set_num_threads(1)
     cell = _cell(system, LATTICES[system][2], repeat=1)
     # a vacancy energy E(N-1) - (N-1)/N E(N) is defined for an element, not for an alloy
-    which = PROPERTIES if system == "cu" else ("eos", "elastic", "rdf")
+    if which is None:
+        which = PROPERTIES if system == "cu" else ("eos", "elastic", "rdf")
     out = {}
     for name, calc in (("oracle", make_oracle(oracle)),
                        ("model", load_calculator(OUT / f"{tag}_schnet"))):  # fmt: skip
@@ -352,6 +354,15 @@ def alloy(epochs: int = 30, md_steps: int = 1000) -> dict:
     return out
 
 
+def vacancy_rich(epochs: int) -> dict:
+    """The Cu case again with 5x the vacancy cells (250 instead of 50 of ~1,200): data, SchNet,
+    and the EOS + vacancy formation energy beside EMT's."""
+    data = make_data(tag="cu_emt_vac", vacancy_factor=5)
+    fit = train(tag="cu_emt_vac", epochs=epochs)
+    props = properties(tag="cu_emt_vac", which=("eos", "vacancy"))
+    return {"data": data, "train": fit, "properties": props}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", default="data,train,properties,speed")
@@ -372,7 +383,8 @@ def main() -> None:
             "properties": lambda: properties(md_steps=args.md_steps), "speed": speed,
             "scaling": scaling, "threads": threads,
             "alloy": lambda: alloy(args.epochs, args.md_steps),
-            "chgnet": lambda: chgnet(args.epochs, args.md_steps)}  # fmt: skip
+            "chgnet": lambda: chgnet(args.epochs, args.md_steps),
+            "vacancy": lambda: vacancy_rich(args.epochs)}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
         if path.exists():
