@@ -23,11 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent
@@ -38,13 +38,6 @@ if not XTB_500K.exists():  # a worktree without the data: read the main checkout
 N_POOL = 200
 ROUNDS, INITIAL, PER_ROUND = 5, 8, 8
 MD = dict(temperature=500.0, steps=400, every=10, replicas=4, gap=2)
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def test_sets() -> dict[str, list]:

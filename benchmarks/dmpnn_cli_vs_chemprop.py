@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "dmpnn_cli"
@@ -49,13 +49,6 @@ MOLFIT_PARAMS = {
     "molfit-all": ["--param", "val_fraction=0"],
     "molfit-all-norm": ["--param", "val_fraction=0", "--param", "aggregation=norm"],
 }
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def timed(cmd: list[str], core: int) -> tuple[float, float]:

@@ -18,23 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "potentials"
 DATA = ROOT / "out" / "aspirin_xtb_500K.extxyz"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def bonds_of(atoms) -> list[tuple[int, int]]:

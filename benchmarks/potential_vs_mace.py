@@ -15,26 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "potentials"
 DATA = ROOT / "out" / "aspirin_xtb_500K.extxyz"
 SIZES = {"train": 1000, "valid": 100, "test": 400}
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def split(seed: int = 0) -> dict[str, Path]:

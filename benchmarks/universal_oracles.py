@@ -13,19 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
+from _machine import cpu_model
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 OUT = Path(__file__).resolve().parent / "out" / "universal_oracles.json"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:
