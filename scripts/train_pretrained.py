@@ -32,6 +32,10 @@ SCRIPT = "scripts/train_pretrained.py"
 #: the ethanol data: `molfit sample CCO --oracle xtb -T 500 --steps 8000 --every 10 --seed 0`
 ETHANOL_SAMPLE = {"temperature": 500.0, "steps": 8000, "every": 10, "dt": 0.5, "seed": 0}
 
+#: the SchNet settings both QM9 models are trained with
+QM9_SCHNET = {"n_features": 64, "n_interactions": 3, "epochs": 60, "batch_size": 50, "lr": 1e-3,
+              "patience": None}  # fmt: skip
+
 SPECS: dict[str, dict[str, Any]] = {
     "qm9-u0": {
         "title": "SchNet on QM9 U0 (internal energy at 0 K, eV) from 3D geometries",
@@ -41,14 +45,7 @@ SPECS: dict[str, dict[str, Any]] = {
         "molecules with their B3LYP geometries; target U0 in eV",
         "targets": ["U0"],
         "model": "schnet",
-        "params": {
-            "n_features": 64,
-            "n_interactions": 3,
-            "epochs": 60,
-            "batch_size": 50,
-            "lr": 1e-3,
-            "patience": None,
-        },
+        "params": dict(QM9_SCHNET),
         "limit": 3000,
         "limits": "Trained on 2,400 molecules for a few CPU minutes: its test MAE is about 12 "
         "times the SchNet paper's 14 meV on 110k molecules. Only H, C, N, O, F; at most 9 "
@@ -63,14 +60,7 @@ SPECS: dict[str, dict[str, Any]] = {
         "molecules with their B3LYP geometries; target gap in eV",
         "targets": ["gap"],
         "model": "schnet",
-        "params": {
-            "n_features": 64,
-            "n_interactions": 3,
-            "epochs": 60,
-            "batch_size": 50,
-            "lr": 1e-3,
-            "patience": None,
-        },
+        "params": dict(QM9_SCHNET),
         "limit": 3000,
         "limits": "Trained on 2,400 molecules for a few CPU minutes: its test MAE is about 5 "
         "times the SchNet paper's 63 meV on full QM9. Only H, C, N, O, F; at most 9 heavy "
