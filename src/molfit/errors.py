@@ -168,3 +168,15 @@ def check_file(path: Path) -> None:
         raise InputError(f"{path}: is a folder, not a file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks: the digest that seals saved model
+    directories and the shipped pretrained models, so an edited or truncated file is caught."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

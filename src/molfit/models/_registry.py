@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from molfit.errors import InputError
+from molfit.errors import InputError, file_sha256
 from molfit.models._base import CONFIG_FILE, read_config
 from molfit.models._gp import ExactGP, GaussianProcessModel
 from molfit.models._linear import LinearModel
@@ -123,14 +123,6 @@ def _loaded_target(entry: Entry) -> Any:
 
 
 # -- model directories -----------------------------------------------------------------------------
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _config_digest(config: dict[str, Any]) -> str:
     body = {k: v for k, v in config.items() if k != _SEAL_KEY}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -147,7 +139,7 @@ def seal_model_dir(directory: str | Path) -> Path:
     config[_SEAL_KEY] = {
         "format": SEAL_FORMAT,
         "config": _config_digest(config),
-        "files": {p.relative_to(directory).as_posix(): _digest(p) for p in files},
+        "files": {p.relative_to(directory).as_posix(): file_sha256(p) for p in files},
     }
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     return directory
@@ -182,7 +174,7 @@ def verify_model_dir(directory: str | Path) -> dict[str, Any]:
         path = directory / name
         if not path.is_file():
             raise InputError(f"{path}: missing from the saved model (it was saved with it)")
-        if _digest(path) != digest:
+        if file_sha256(path) != digest:
             raise InputError(
                 f"{path}: changed or truncated after saving (its checksum does not match); "
                 "restore the original file or train the model again"

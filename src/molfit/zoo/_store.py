@@ -12,7 +12,6 @@ directory writes nothing into it, so the package directory is used in place (no 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from molfit.errors import InputError
+from molfit.errors import InputError, file_sha256
 
 #: the package-data folder holding one sub-folder per shipped model
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -95,14 +94,6 @@ def model_names(root: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / CARD_FILE).is_file())
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _files(directory: Path) -> list[Path]:
     return sorted(
         p
@@ -115,7 +106,7 @@ def write_manifest(directory: str | os.PathLike[str]) -> Path:
     """Record the SHA-256 and size of every file under ``directory`` in ``MANIFEST.json``."""
     directory = Path(directory)
     files = {
-        p.relative_to(directory).as_posix(): {"sha256": _digest(p), "bytes": p.stat().st_size}
+        p.relative_to(directory).as_posix(): {"sha256": file_sha256(p), "bytes": p.stat().st_size}
         for p in _files(directory)
     }
     path = directory / MANIFEST_FILE
@@ -149,7 +140,7 @@ def verify(directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                 f"{file}: missing from the shipped model {directory.name!r}; reinstall molfit "
                 "or rebuild it with scripts/train_pretrained.py"
             )
-        if file.stat().st_size != entry.get("bytes") or _digest(file) != entry.get("sha256"):
+        if file.stat().st_size != entry.get("bytes") or file_sha256(file) != entry.get("sha256"):
             raise InputError(
                 f"{file}: corrupt or edited (its SHA-256 does not match {MANIFEST_FILE}); the "
                 f"shipped model {directory.name!r} is refused; reinstall molfit or rebuild it "
