@@ -295,14 +295,17 @@ class DeepGraphModel(MoleculeModel):
         self, module: Any, train_loader: Any, val_loader: Any, index: int, runtime: Any,
         inference_mode: bool = True,
     ) -> None:  # fmt: skip
-        """Fit one ensemble member with the shared trainer, record its history, keep it."""
-        from molfit.train import best_weights, make_trainer
+        """Fit one ensemble member with the shared engine, record its history, keep it."""
+        from molfit.train import fit_module
 
         config = self.training_config()
         ckpt = None
         if runtime.checkpoint_dir is not None:
             ckpt = Path(runtime.checkpoint_dir) / f"member{index}"
-        trainer = make_trainer(
+        result = fit_module(
+            module,
+            train_loader,
+            val_loader,
             precision=self._precision(),
             max_epochs=config.epochs,
             patience=config.patience if val_loader is not None else None,
@@ -311,15 +314,12 @@ class DeepGraphModel(MoleculeModel):
             inference_mode=inference_mode,
             **runtime.trainer_kwargs(),
         )
-        trainer.fit(module, train_loader, val_loader)
-        best = best_weights(trainer)
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         self.history_.append(
             {
-                "epochs_run": int(trainer.current_epoch),
-                "best_epoch": best.best_epoch,
-                "best_val_loss": None if best.best_epoch < 0 else best.best_score,
-                "last_metrics": metrics,
+                "epochs_run": result.epochs_run,
+                "best_epoch": result.best_epoch,
+                "best_val_loss": result.best_score,
+                "last_metrics": result.metrics,
             }
         )
         module.cpu().eval()

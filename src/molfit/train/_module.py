@@ -1,9 +1,11 @@
-"""The one LightningModule every deep model in molfit trains with.
+"""The module every molecular predictor (D-MPNN, GCN) trains as.
 
 :class:`PredictorModule` wraps any ``torch.nn.Module`` that maps a batch's inputs to predictions and
 adds what training needs: the loss for the task (masked, so missing labels are skipped), target
 standardization (the network learns ``(y - mean) / std``; predictions come back in target units),
 the optimizer with ChemProp's warm-up-then-decay learning-rate schedule, and validation metrics.
+It is a plain ``torch.nn.Module`` (a :class:`~molfit.train.TrainableModule`): the torch engine
+trains it without importing Lightning, the Lightning engine wraps it for DDP.
 
 Batches are ``(inputs, targets)``: ``inputs`` is a tuple of positional arguments for the model
 (``model(*inputs)``; e.g. ``(graph_batch,)`` or ``(graph_batch, descriptors)``) and ``targets``
@@ -12,21 +14,20 @@ is ``(n, n_tasks)`` float with ``NaN`` for a missing label (``None`` when predic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import nn
 
 from molfit.train._losses import default_loss, masked_loss, task_metrics
+from molfit.train._protocol import Gather, TrainableModule
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-class PredictorModule(L.LightningModule):
+class PredictorModule(TrainableModule):
     """Train ``model`` for regression or classification, with optional mean-variance output.
 
     Args:
@@ -102,85 +103,39 @@ class PredictorModule(L.LightningModule):
             return self.loss(out, scaled)
         return masked_loss(out, scaled, self.loss)
 
-    # -- Lightning hooks ----------------------------------------------------------------------
-    def training_step(self, batch: tuple[tuple, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    # -- the engine's hooks (molfit.train.TrainableModule) -------------------------------------
+    def training_loss(self, batch: tuple[tuple, torch.Tensor]) -> tuple[torch.Tensor, int]:
         inputs, targets = batch
-        loss = self._loss(self(*inputs), targets)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(targets), on_epoch=True)
-        return loss
+        return self._loss(self(*inputs), targets), len(targets)
 
-    def validation_step(self, batch: tuple[tuple, torch.Tensor], batch_idx: int) -> None:
+    def validation_loss(self, batch: tuple[tuple, torch.Tensor]) -> tuple[torch.Tensor, int]:
         inputs, targets = batch
         out = self(*inputs)
         loss = self._loss(out, targets)
-        self.log("val_loss", loss, prog_bar=True, batch_size=len(targets), sync_dist=True)
         pred = self.unscale(out)
-        self._val_pred.append((pred[..., 0] if pred.dim() == 3 else pred).detach().cpu())
+        self._val_pred.append((pred[..., 0] if pred.dim() == 3 else pred).detach().float().cpu())
         self._val_true.append(targets.detach().cpu())
+        return loss, len(targets)
 
-    def on_validation_epoch_end(self) -> None:
-        distributed = self.trainer is not None and self.trainer.world_size > 1
-        if not self._val_pred and not distributed:
-            return
+    def validation_metrics(self, gather: Gather | None = None) -> dict[str, float]:
         width = self.n_tasks
         pred_t = torch.cat(self._val_pred) if self._val_pred else torch.zeros(0, width)
         true_t = torch.cat(self._val_true) if self._val_true else torch.zeros(0, width)
         self._val_pred.clear()
         self._val_true.clear()
-        if distributed:
+        if gather is not None:
             # metrics such as ROC-AUC and RMSE do not average over ranks: gather every rank's
             # rows and score the whole validation set once, identically on every rank
-            pred_t, true_t = self._gather_rows(pred_t), self._gather_rows(true_t)
+            pred_t, true_t = gather(pred_t), gather(true_t)
         if len(pred_t) == 0:
-            return
+            return {}
         pred, true = pred_t.double().numpy(), true_t.double().numpy()
-        for name, value in task_metrics(pred, true, self.task).items():
-            self.log(f"val_{name}", value)
-
-    def _gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """All ranks' ``rows`` (``(n_rank, ...)``, any ``n_rank``), concatenated in rank order."""
-        device = self.device
-        n = torch.tensor([len(rows)], device=device)
-        counts = self.all_gather(n).reshape(-1).cpu()
-        padded = rows.new_full((int(counts.max()), *rows.shape[1:]), float("nan"))
-        padded[: len(rows)] = rows
-        gathered = self.all_gather(padded.to(device)).cpu()  # (world, max_rows, ...)
-        return torch.cat([gathered[r, : int(c)] for r, c in enumerate(counts)])
+        return {f"val_{name}": value for name, value in task_metrics(pred, true, self.task).items()}
 
     def predict_step(self, batch: Any, batch_idx: int = 0) -> torch.Tensor:
         """Predictions in target units for a batch ``(inputs, targets_or_None)``."""
         inputs = batch[0]
         return self.unscale(self(*inputs))
-
-    def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        if self.lr_ratio == 1.0 or self.trainer is None:
-            return optimizer
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        epochs = max(1, int(self.trainer.max_epochs or 1))
-        per_epoch = max(1, total // epochs)
-        warmup = max(1, int(self.warmup_epochs * per_epoch))
-        schedule = _WarmupDecay(warmup, total, self.lr_ratio)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
-
-
-class _WarmupDecay:
-    """Learning-rate factor: linear ``ratio -> 1`` over ``warmup`` steps, then ``1 -> ratio``
-    exponentially until step ``total`` (a picklable callable, so DDP spawn can send it)."""
-
-    def __init__(self, warmup: int, total: int, ratio: float) -> None:
-        self.warmup, self.total, self.ratio = warmup, total, ratio
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return self.ratio + (1.0 - self.ratio) * step / self.warmup
-        span = max(1, self.total - self.warmup)
-        frac = min(1.0, (step - self.warmup) / span)
-        return math.exp(math.log(self.ratio) * frac)
 
 
 @torch.inference_mode()

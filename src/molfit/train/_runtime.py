@@ -26,6 +26,8 @@ class Runtime:
             (``None``: best weights kept in memory only).
         progress_bar: show a progress bar (on stderr).
         n_jobs: featurization worker processes (``-1``: all cores).
+        engine: ``"auto"`` (molfit's torch loop on one device, Lightning beyond),
+            ``"torch"`` or ``"lightning"`` (see :func:`molfit.train.choose_engine`).
     """
 
     accelerator: str = "cpu"
@@ -35,9 +37,11 @@ class Runtime:
     checkpoint_dir: str | Path | None = None
     progress_bar: bool = True
     n_jobs: int = 1
+    engine: str = "auto"
 
     def trainer_kwargs(self) -> dict[str, Any]:
-        """The arguments of :func:`molfit.train.make_trainer` this runtime sets."""
+        """The arguments of :func:`molfit.train.fit_module` this runtime sets (where, how
+        shown, which engine)."""
         out = asdict(self)
         out.pop("n_jobs")
         out.pop("checkpoint_dir")

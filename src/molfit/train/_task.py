@@ -2,7 +2,7 @@
 
 A task is a list of :class:`Output` s, each naming a key the model returns (``"energy"``,
 ``"forces"``, ``"stress"``, ``"targets"``; :mod:`molfit.keys`) and the label of the same name, with
-a loss, a weight and the metrics to report. :class:`AtomisticTask` (Lightning) trains an
+a loss, a weight and the metrics to report. :class:`AtomisticTask` trains an
 :class:`~molfit.nn.atomistic.AtomisticModel` on their weighted sum
 
     L = Σ_k w_k · mean_{labelled entries} loss_k(pred_k - label_k)
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
@@ -33,6 +32,7 @@ from torch.utils.data import DataLoader
 
 from molfit.keys import FORCES, STRESS, TARGETS
 from molfit.train._losses import task_metrics
+from molfit.train._protocol import Gather, TrainableModule
 
 PER_ATOM_KEYS = frozenset({FORCES})  #: outputs with one row per atom
 OUTPUT_LOSSES = ("mse", "mae", "huber")
@@ -138,27 +138,7 @@ def output_loss(
     return per.sum() / mask.sum().clamp(min=1)
 
 
-def configure_warmup_decay(
-    module: L.LightningModule, lr: float, warmup_epochs: float, lr_ratio: float,
-    weight_decay: float = 0.0,
-) -> Any:  # fmt: skip
-    """Adam with ChemProp's schedule: linear warm-up ``lr * lr_ratio -> lr`` over
-    ``warmup_epochs``, then exponential decay to ``lr * lr_ratio`` at the last step (per step)."""
-    from molfit.train._module import _WarmupDecay
-
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
-    if lr_ratio == 1.0 or module._trainer is None:
-        return optimizer
-    trainer = module.trainer
-    total = max(1, int(trainer.estimated_stepping_batches))
-    epochs = max(1, int(trainer.max_epochs or 1))
-    per_epoch = max(1, total // epochs)
-    warmup = max(1, int(warmup_epochs * per_epoch))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _WarmupDecay(warmup, total, lr_ratio))
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-
-class AtomisticTask(L.LightningModule):
+class AtomisticTask(TrainableModule):
     """Train an :class:`~molfit.nn.atomistic.AtomisticModel` on weighted named outputs.
 
     Args:
@@ -215,49 +195,43 @@ class AtomisticTask(L.LightningModule):
             total = sum(p.sum() * 0.0 for p in pred.values())
         return total
 
-    def training_step(self, batch: tuple[Any, dict[str, Tensor]], batch_idx: int) -> Tensor:
+    def training_loss(self, batch: tuple[Any, dict[str, Tensor]]) -> tuple[Tensor, int]:
         structures, labels = batch
-        loss = self._loss(self(structures), labels, structures)
-        n = structures.n_structures
-        self.log("train_loss", loss, prog_bar=True, batch_size=n, on_epoch=True)
-        return loss
+        return self._loss(self(structures), labels, structures), int(structures.n_structures)
 
-    def validation_step(self, batch: tuple[Any, dict[str, Tensor]], batch_idx: int) -> None:
+    def validation_loss(self, batch: tuple[Any, dict[str, Tensor]]) -> tuple[Tensor, int]:
         structures, labels = batch
         with torch.enable_grad():  # forces are derivatives, also when validating
             pred = self(structures)
         loss = self._loss(pred, labels, structures).detach()
-        n = structures.n_structures
-        self.log("val_loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
         for output in self.outputs:
             if output.name in labels:
                 p = pred[output.name].detach().double().cpu()
                 self._val.setdefault(output.name, []).append((p, labels[output.name].cpu()))
+        return loss, int(structures.n_structures)
 
-    def on_validation_epoch_end(self) -> None:
+    def validation_metrics(self, gather: Gather | None = None) -> dict[str, float]:
+        metrics: dict[str, float] = {}
         for name, pairs in self._val.items():
-            if not pairs:
-                continue
-            p = torch.cat([a for a, _ in pairs]).numpy()
-            y = torch.cat([b for _, b in pairs]).double().numpy()
+            p_t = torch.cat([a for a, _ in pairs])
+            y_t = torch.cat([b for _, b in pairs]).double()
+            if gather is not None:
+                p_t, y_t = gather(p_t), gather(y_t)
+            p, y = p_t.numpy(), y_t.numpy()
             mask = ~np.isnan(y)
             if not mask.any():
                 continue
             err = (p - np.where(mask, y, 0.0))[mask]
             output = next(o for o in self.outputs if o.name == name)
             if "mae" in output.metrics:
-                self.log(f"val_{name}_mae", float(np.abs(err).mean()))
+                metrics[f"val_{name}_mae"] = float(np.abs(err).mean())
             if "rmse" in output.metrics:
-                self.log(f"val_{name}_rmse", float(np.sqrt((err**2).mean())))
+                metrics[f"val_{name}_rmse"] = float(np.sqrt((err**2).mean()))
             if name == TARGETS:
                 for key, value in task_metrics(p, y, "regression").items():
-                    self.log(f"val_{key}", value)
+                    metrics[f"val_{key}"] = value
         self._val = {}
-
-    def configure_optimizers(self) -> Any:
-        return configure_warmup_decay(
-            self, self.lr, self.warmup_epochs, self.lr_ratio, self.weight_decay
-        )
+        return metrics
 
 
 class StructureCollate:

@@ -1,17 +1,21 @@
-"""The trainer factory every deep model uses: early stopping, best weights, seeds, devices.
+"""The Lightning engine: the same modules trained across devices and machines (DDP...).
 
-:func:`make_trainer` builds a :class:`lightning.Trainer` with molfit's defaults: early stopping on
-the validation loss, the best weights kept (restored at the end of training and, with a
-``checkpoint_dir``, written as ``best.safetensors``), a progress bar, deterministic algorithms, and
-``accelerator`` / ``devices`` / ``num_nodes`` / ``strategy`` passed straight to Lightning, so the
-same code trains on a laptop CPU or with DDP across machines.
+Imported only when a fit needs it (:func:`molfit.train.fit_module` with several devices, nodes or
+a strategy, or ``engine="lightning"``): Lightning's import costs about 4 s of CPU.
+:class:`LightningTask` wraps any :class:`~molfit.train.TrainableModule`; :func:`make_trainer`
+builds a :class:`lightning.Trainer` with molfit's defaults (early stopping on the validation
+loss, the best weights kept and written as ``best.safetensors``, a progress bar on stderr,
+deterministic algorithms); ``accelerator`` / ``devices`` / ``num_nodes`` / ``strategy`` go
+straight to Lightning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,12 +26,52 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import Callback, EarlyStopping, TQDMProgressBar
 from safetensors.torch import load_file, save_file
 
-BEST_WEIGHTS_FILE = "best.safetensors"
+from molfit.train._protocol import BEST_WEIGHTS_FILE, FitResult, TrainableModule
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (and data-loader workers) for a reproducible run."""
-    L.seed_everything(seed, workers=True, verbose=False)
+class LightningTask(L.LightningModule):
+    """A :class:`~molfit.train.TrainableModule` as a LightningModule (attribute ``task``)."""
+
+    def __init__(self, task: TrainableModule) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, *inputs: Any) -> Any:
+        return self.task(*inputs)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss, n = self.task.training_loss(batch)
+        self.log("train_loss", loss, prog_bar=True, batch_size=n, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        loss, n = self.task.validation_loss(batch)
+        self.log("val_loss", loss.detach(), prog_bar=True, batch_size=n, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        gather = self._gather_rows if self.trainer.world_size > 1 else None
+        for name, value in self.task.validation_metrics(gather).items():
+            self.log(name, value)
+
+    def _gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """All ranks' ``rows`` (``(n_rank, ...)``, any ``n_rank``), concatenated in rank order."""
+        device = self.device
+        n = torch.tensor([len(rows)], device=device)
+        counts = self.all_gather(n).reshape(-1).cpu()
+        padded = rows.new_full((int(counts.max()), *rows.shape[1:]), float("nan"))
+        padded[: len(rows)] = rows
+        gathered = self.all_gather(padded.to(device)).cpu()  # (world, max_rows, ...)
+        return torch.cat([gathered[r, : int(c)] for r, c in enumerate(counts)])
+
+    def configure_optimizers(self) -> Any:
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        optimizer, scheduler = self.task.make_optimizer(total, int(self.trainer.max_epochs or 1))
+        if scheduler is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
 
 class SafetensorsCheckpointIO(CheckpointIO):
@@ -55,12 +99,16 @@ class SafetensorsCheckpointIO(CheckpointIO):
         Path(path).unlink(missing_ok=True)
 
 
+def _inner(pl_module: L.LightningModule) -> torch.nn.Module:
+    return pl_module.task if isinstance(pl_module, LightningTask) else pl_module
+
+
 class BestWeights(Callback):
     """Keep the weights with the lowest ``monitor`` value; restore them when training ends.
 
     With ``dirpath``, rank 0 also writes them to ``dirpath/best.safetensors`` each time they
-    improve (plain tensors, safe to load). Under DDP the monitored value is synchronised across
-    ranks, so every rank keeps and restores the same weights.
+    improve (the wrapped module's own keys, as the torch engine writes them). Under DDP the
+    monitored value is synchronised across ranks, so every rank keeps the same weights.
     """
 
     def __init__(self, monitor: str = "val_loss", dirpath: str | Path | None = None) -> None:
@@ -85,9 +133,8 @@ class BestWeights(Callback):
         if score < self.best_score:
             self.best_score = score
             self.best_epoch = int(trainer.current_epoch)
-            self._best_state = {
-                k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()
-            }
+            state = _inner(pl_module).state_dict()
+            self._best_state = {k: v.detach().cpu().clone() for k, v in state.items()}
             if self.dirpath is not None and trainer.is_global_zero:
                 self.dirpath.mkdir(parents=True, exist_ok=True)
                 save_file(
@@ -96,7 +143,7 @@ class BestWeights(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._best_state is not None:
-            pl_module.load_state_dict(copy.deepcopy(self._best_state))
+            _inner(pl_module).load_state_dict(copy.deepcopy(self._best_state))
 
     def state_dict(self) -> dict[str, Any]:
         return {"best_score": self.best_score, "best_epoch": self.best_epoch}
@@ -111,9 +158,6 @@ class StderrProgressBar(TQDMProgressBar):
     into output a user pipes to a file: ``molfit train ... > log.txt``)."""
 
     def _on_stderr(self, make: Any) -> Any:
-        import contextlib
-        import sys
-
         with contextlib.redirect_stdout(sys.stderr):  # Lightning passes file=sys.stdout
             return make()
 
@@ -151,21 +195,20 @@ def make_trainer(
     precision: str = "32",
     inference_mode: bool = True,
 ) -> L.Trainer:
-    """A Lightning trainer with molfit's defaults.
+    """A Lightning trainer with molfit's defaults, for a :class:`LightningTask`.
 
     Args:
         max_epochs: upper bound on epochs.
         patience: epochs without improvement of ``monitor`` before stopping (``None``: never).
-        monitor: validation metric to minimise (logged by :class:`PredictorModule`).
+        monitor: validation metric to minimise.
         checkpoint_dir: where ``best.safetensors`` is written (``None``: kept in memory only).
-        progress_bar: show a progress bar.
+        progress_bar: show a progress bar (on stderr).
         deterministic: ``torch.use_deterministic_algorithms`` (``True``, ``False`` or ``"warn"``).
         accelerator, devices, num_nodes, strategy: passed to :class:`lightning.Trainer`
             (e.g. ``strategy="ddp"``, ``devices=4``, ``num_nodes=2``).
         log_dir: write per-epoch metrics to ``log_dir/metrics.csv`` (``None``: no logger).
         gradient_clip_val: clip gradient norm (``None``: no clipping).
-        precision: Lightning's ``precision``: ``"32"`` or ``"bf16-mixed"`` (autocast to
-            bfloat16 around the forward pass; weights and optimizer stay float32).
+        precision: Lightning's ``precision``: ``"32"`` or ``"bf16-mixed"``.
         inference_mode: validate under ``torch.inference_mode`` (``False`` for models whose
             outputs are derivatives, such as forces: validation then needs autograd).
     """
@@ -213,6 +256,26 @@ def best_weights(trainer: L.Trainer) -> BestWeights:
         if isinstance(cb, BestWeights):
             return cb
     raise ValueError("this trainer has no BestWeights callback")
+
+
+def fit_lightning(
+    module: TrainableModule, train_loader: Any, val_loader: Any = None, **trainer_kw: Any
+) -> FitResult:
+    """Train ``module`` with a :func:`make_trainer` trainer; the weights end in ``module``."""
+    if val_loader is None:
+        trainer_kw["patience"] = None
+    trainer = make_trainer(**trainer_kw)
+    trainer.fit(LightningTask(module), train_loader, val_loader)
+    best = best_weights(trainer)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    return FitResult(
+        epochs_run=int(trainer.current_epoch),
+        best_epoch=best.best_epoch,
+        best_score=None if best.best_epoch < 0 else best.best_score,
+        metrics=metrics,
+        engine="lightning",
+        world_size=int(trainer.world_size),
+    )
 
 
 def _quiet_lightning() -> None:
