@@ -19,6 +19,10 @@ a killed run carries on where it stopped):
   memory (``HEAP_ENV``).
 - ``threads``: the specialist's and CHGNet's MD speed on one and two threads (``taskset -c 0,1``).
 - ``vacancy``: the Cu case with 5x the vacancy cells (250), its vacancy formation energy.
+- ``sizes``: the vacancy-rich Cu case with cells of 32 and 108 atoms; errors per size.
+- ``sizes_energy``: the same cells, forces weight 3 instead of 10, 40 epochs.
+- ``threads_universal``: MD speed of that SchNet, CHGNet and SevenNet-0 on one and two threads
+  (``taskset -c 0,1``).
 - ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
   3.69-3.76 Å); EOS, elastic constants and RDF of L1_2 Cu3Au.
 
@@ -80,14 +84,15 @@ def _cell(system: str, a: float, repeat: int = 2, ordered: bool = True, seed: in
 
 
 def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: int, every: int,
-              tag: str, seed: int = 0, system: str = "cu") -> list:  # fmt: skip
+              tag: str, seed: int = 0, system: str = "cu", repeat: int = 2) -> list:  # fmt: skip
     from molfit.atomistic import make_oracle, read_frames, run_md
 
     out = []
     for t in temps:
         for k, a in enumerate(lattices):
-            path = OUT / f"{tag}_md_{int(t)}K_{a:.3f}.extxyz"
-            cell = _cell(system, a, ordered=k == 0, seed=int(t))
+            size = "" if repeat == 2 else f"_x{repeat}"
+            path = OUT / f"{tag}_md_{int(t)}K_{a:.3f}{size}.extxyz"
+            cell = _cell(system, a, repeat=repeat, ordered=k == 0, seed=int(t))
             run_md(cell, make_oracle(oracle), path, ensemble="langevin", temperature=t, dt=2.0,
                    steps=frames * every, every=every, friction=0.02, seed=seed,
                    progress=False)  # fmt: skip
@@ -99,8 +104,13 @@ def _md_cells(oracle: str, temps: list[float], lattices: list[float], frames: in
 
 
 def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
-              system: str = "cu", vacancy_factor: int = 1) -> dict:  # fmt: skip
-    """Unlabelled cells, then one label pass with the oracle; train/valid/test files."""
+              system: str = "cu", vacancy_factor: int = 1,
+              repeats: tuple[int, ...] = (2,)) -> dict:  # fmt: skip
+    """Unlabelled cells, then one label pass with the oracle; train/valid/test files.
+
+    ``repeats``: supercells of the conventional cell (2: 32 atoms, 3: 108); with several, the
+    MD frames go two thirds to the first size and one third to the others, and each size gets
+    an equal share of the strained, rattled and vacancy cells."""
     from ase.io import write
 
     from molfit.atomistic import label, read_frames
@@ -110,8 +120,12 @@ def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
     t0 = time.perf_counter()
     n_md = max(5, int(75 * scale))
     low, high, mid = LATTICES[system]
-    cells = _md_cells(oracle, [300, 600, 900, 1200], [low, high], n_md, 20, tag, system=system)
-    bases = [_cell(system, mid)]
+    cells = []
+    for r, repeat in enumerate(repeats):
+        frames = n_md if len(repeats) == 1 else (2 * n_md // 3 if r == 0 else n_md // 3)
+        cells += _md_cells(oracle, [300, 600, 900, 1200], [low, high], frames, 20, tag,
+                           system=system, repeat=repeat)  # fmt: skip
+    bases = [_cell(system, mid, repeat=repeat) for repeat in repeats]
     if system == "cuau":  # half ordered, half random alloys
         bases.append(_cell(system, mid, ordered=False, seed=7))
     share = scale / len(bases)
@@ -139,7 +153,8 @@ def make_data(oracle: str = "emt", tag: str = "cu_emt", scale: float = 1.0,
             "seconds": time.perf_counter() - t0}  # fmt: skip
 
 
-def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
+def train(tag: str = "cu_emt", epochs: int = 40, by_size: bool = False,
+          params: dict | None = None) -> dict:  # fmt: skip
     import torch
 
     from molfit.atomistic import read_frames
@@ -151,7 +166,8 @@ def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
     sets = {k: Structures.from_atoms(read_frames(OUT / f"{tag}_{k}.extxyz"))
             for k in ("train", "valid", "test")}  # fmt: skip
     t0 = time.perf_counter()
-    model = get_model("schnet", **MODEL, epochs=epochs).fit(
+    params = {**MODEL, **(params or {})}
+    model = get_model("schnet", **params, epochs=epochs).fit(
         sets["train"], None, sets["valid"], None, runtime=Runtime(progress_bar=False)
     )
     seconds = time.perf_counter() - t0
@@ -168,7 +184,19 @@ def train(tag: str = "cu_emt", epochs: int = 40) -> dict:
     s = np.asarray(pred["stress"])
     from molfit.units import EV_PER_ANGSTROM3_GPA
 
-    return {"params": MODEL, "epochs": epochs, "train_seconds": seconds,
+    extra = {}
+    if by_size:  # test errors of the small (31-32 atoms) and large (107-108 atoms) cells apart
+        atom_rows = np.repeat(n_atoms, n_atoms)
+        for name, small in (("small", n_atoms < 64), ("large", n_atoms >= 64)):
+            if small.any():
+                extra[name] = {
+                    "cells": int(small.sum()),
+                    "energy_mae_meV_per_atom": 1000
+                    * float(np.mean(np.abs(e - e_ref)[small] / n_atoms[small])),
+                    "forces_mae_meV_per_A": 1000
+                    * float(np.mean(np.abs(f - f_ref)[(atom_rows < 64) == (name == "small")])),
+                }
+    return {**extra, "params": params, "epochs": epochs, "train_seconds": seconds,
             "n_train": len(sets["train"]),
             "energy_mae_meV_per_atom": 1000 * float(np.mean(np.abs(e - e_ref) / n_atoms)),
             "forces_mae_meV_per_A": 1000 * float(np.mean(np.abs(f - f_ref))),
@@ -296,6 +324,29 @@ def threads() -> dict:
     return out
 
 
+def threads_universal(tag: str = "cu_emt_mix") -> dict:
+    """MD steps per second on one and two threads of a molfit SchNet specialist (the
+    architecture of every specialist here: its speed does not depend on its teacher), CHGNet and
+    SevenNet-0, through their ASE calculators, on the same rattled 108-atom Cu cell."""
+    import torch
+
+    from molfit.atomistic import load_calculator, make_oracle
+    from molfit.materials import bulk, rattle, supercell
+
+    cell = rattle(supercell(bulk("Cu", "fcc", a=3.60, cubic=True), 3), 0.02, seed=0)
+    out = {"md_atoms": len(cell), "model": f"{tag}_schnet", "rows": []}
+    calcs = {"model": load_calculator(OUT / f"{tag}_schnet"), "chgnet": make_oracle("chgnet"),
+             "sevenn": make_oracle("sevenn")}  # fmt: skip
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        row = {"threads": n}
+        for name, calc in calcs.items():
+            steps = 100 if name == "model" else 10
+            row[f"{name}_steps_per_second"] = _steps_per_second(cell, calc, steps)
+        out["rows"].append(row)
+    return out
+
+
 def chgnet_data(tag: str = "cu_chgnet") -> dict:
     """The EMT benchmark's cells (same split), relabelled by CHGNet: energy, forces, stress."""
     from molfit.atomistic import label, read_frames
@@ -363,6 +414,28 @@ def vacancy_rich(epochs: int) -> dict:
     return {"data": data, "train": fit, "properties": props}
 
 
+def mixed_sizes(epochs: int) -> dict:
+    """The vacancy-rich Cu case with cells of 32 and 108 atoms (2x2x2 and 3x3x3 conventional):
+    data, SchNet, every property beside EMT's, and the test errors per cell size."""
+    tag = "cu_emt_mix"
+    data = make_data(tag=tag, vacancy_factor=5, repeats=(2, 3))
+    fit = train(tag=tag, epochs=epochs, by_size=True)
+    props = properties(tag=tag)
+    return {"data": data, "train": fit, "properties": props}
+
+
+def mixed_sizes_energy(epochs: int) -> dict:
+    """The ``sizes`` cells again (same files), with the forces weight 10 -> 3 (the energy
+    counts more: a vacancy energy is a difference of total energies) and 40 epochs."""
+    tag = "cu_emt_mix"
+    if not (OUT / f"{tag}_train.extxyz").exists():
+        make_data(tag=tag, vacancy_factor=5, repeats=(2, 3))
+    fit = train(tag=tag, epochs=epochs, by_size=True, params={"forces_weight": 3.0})
+    os.replace(OUT / f"{tag}_schnet", OUT / f"{tag}_e_schnet")
+    props = properties(tag=f"{tag}_e")
+    return {"train": fit, "properties": props}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", default="data,train,properties,speed")
@@ -384,7 +457,10 @@ def main() -> None:
             "scaling": scaling, "threads": threads,
             "alloy": lambda: alloy(args.epochs, args.md_steps),
             "chgnet": lambda: chgnet(args.epochs, args.md_steps),
-            "vacancy": lambda: vacancy_rich(args.epochs)}  # fmt: skip
+            "vacancy": lambda: vacancy_rich(args.epochs),
+            "sizes": lambda: mixed_sizes(args.epochs),
+            "threads_universal": threads_universal,
+            "sizes_energy": lambda: mixed_sizes_energy(40)}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
         if path.exists():

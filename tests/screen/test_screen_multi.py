@@ -174,3 +174,29 @@ def test_summary_html_is_self_contained_and_shows_scores_domain_and_hits(
     screen([run_dir, solv_run], lib, tmp_path / "two", chunk_size=50, top=5, progress=False)
     page = (tmp_path / "two" / "summary.html").read_text()
     assert page.count("<svg") == 2 + 5 and "solv/std" in page and "solv/score" in page
+
+
+def test_a_graph_model_screens_beside_a_fingerprint_model(run_dir, tmp_path):
+    """A D-MPNN featurizes molecular graphs, not a matrix: it is never handed the ECFP matrix
+    another run shares, and screens alone or beside it (this failed with an AttributeError)."""
+    from typer.testing import CliRunner
+
+    from molfit.cli import app
+
+    dmpnn = tmp_path / "dmpnn"
+    args = ["train", "b3db", "--model", "dmpnn", "--epochs", "1", "--limit", "150",
+            "--param", "hidden=16", "-o", str(dmpnn), "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert load_run_model(dmpnn).feature_key() is None
+    assert load_run_model(run_dir).feature_key() is not None
+    lib = tmp_path / "lib.smi"
+    lib.write_text("\n".join([*moses_slice(40), "not a smiles"]) + "\n")
+    alone = screen(dmpnn, lib, tmp_path / "alone", chunk_size=16, progress=False)
+    both = screen([run_dir, dmpnn], lib, tmp_path / "both", chunk_size=16, progress=False)
+    one = parts(tmp_path / "alone")
+    two = parts(tmp_path / "both")
+    assert alone.n_rows == both.n_rows == 41
+    assert one["score"].notna().sum() == 40 and one["error"].iloc[-1]
+    np.testing.assert_allclose(two["dmpnn/score"].to_numpy(float)[:40],
+                               one["score"].to_numpy(float)[:40], rtol=1e-6)  # fmt: skip

@@ -394,7 +394,10 @@ class CalibratedModel(BaseEstimator):
         model = self.estimator_
         if not hasattr(model, "predict_features") or model.input_kind_ != "molecules":
             return None
-        return json.dumps(model._featurizer_settings(), sort_keys=True, default=str)
+        settings = model._featurizer_settings()
+        if settings.get("featurizer") == "graph":  # molecular graphs, not a feature matrix
+            return None
+        return json.dumps(settings, sort_keys=True, default=str)
 
     def featurize(self, mols: Sequence[Chem.Mol]) -> np.ndarray:
         """The estimator's feature matrix of RDKit molecules ``(n, n_features)`` (for
