@@ -35,6 +35,7 @@ from torch import nn
 from molfit.chem import to_mols
 from molfit.errors import InputError
 from molfit.models._base import CONFIG_FILE, MoleculeModel, as_targets, infer_task
+from molfit.train import autocast_for
 
 TORCH_WEIGHTS_FILE = "weights.safetensors"
 PRECISIONS = ("32", "bf16-mixed")
@@ -85,15 +86,6 @@ def graph_featurizer_settings() -> dict[str, Any]:
         "bond_dim": int(featurizer.bond_dim),
         "columns_digest": digest,
     }
-
-
-def autocast_for(precision: str, device: str = "cpu") -> Any:
-    """The autocast context of a Lightning ``precision`` (a no-op context for ``"32"``)."""
-    import contextlib
-
-    if precision == "bf16-mixed":
-        return torch.autocast(device, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 @dataclass

@@ -44,7 +44,6 @@ from molfit.models._base import CONFIG_FILE, as_targets
 from molfit.models._deep import (
     TORCH_WEIGHTS_FILE,
     DeepGraphModel,
-    autocast_for,
     legacy_runtime,
 )
 from molfit.models._prediction import Prediction
@@ -56,6 +55,7 @@ from molfit.structures import (
     describe_issues,
     structure_items,
 )
+from molfit.train import autocast_for
 
 
 @dataclass

@@ -11,7 +11,13 @@ and how fast, :class:`Runtime` where (given at fit time).
 from typing import Any
 
 from molfit.train._data import ItemDataset, make_loader
-from molfit.train._engine import ENGINES, choose_engine, fit_module, seed_everything
+from molfit.train._engine import (
+    ENGINES,
+    autocast_for,
+    choose_engine,
+    fit_module,
+    seed_everything,
+)
 from molfit.train._losses import LOSSES, default_loss, masked_loss, task_metrics
 from molfit.train._module import PredictorModule, predict_batches
 from molfit.train._optim import Adam, StepSchedule, WarmupDecay, configure_warmup_decay
@@ -54,6 +60,7 @@ __all__ = [
     "TrainableModule",
     "TrainingConfig",
     "WarmupDecay",
+    "autocast_for",
     "best_weights",
     "choose_engine",
     "configure_warmup_decay",

@@ -173,6 +173,13 @@ def fit_module(
     return _TorchLoop(module, device=device, **settings).run(train_loader, val_loader)
 
 
+def autocast_for(precision: str, device: str = "cpu") -> Any:
+    """The autocast context of a ``precision``: bfloat16 for ``"bf16-mixed"``, else a no-op."""
+    if str(precision) == "bf16-mixed":
+        return torch.autocast(device, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def _torch_device(accelerator: str, devices: Any) -> torch.device:
     if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
@@ -244,14 +251,12 @@ class _TorchLoop:
             None if checkpoint_dir is None else Path(checkpoint_dir) / BEST_WEIGHTS_FILE
         )
         self.progress_bar, self.deterministic = progress_bar, deterministic
-        self.bf16 = str(precision) == "bf16-mixed"
+        self.precision = str(precision)
         self.clip = gradient_clip_val
         self.inference_mode = inference_mode
 
     def _autocast(self) -> Any:
-        if self.bf16:
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast_for(self.precision, self.device.type)
 
     def run(self, train_loader: Any, val_loader: Any) -> FitResult:
         module = self.module.to(self.device)
