@@ -22,6 +22,9 @@ a killed run carries on where it stopped):
 - ``sizes``: the vacancy-rich Cu case with cells of 32 and 108 atoms; errors per size.
 - ``sizes_energy``: the same cells, forces weight 3 instead of 10, 40 epochs.
 - ``sizes_energy_weight``: the same cells with the per-atom energy loss weighted 100x.
+- ``vacancy_energy_weight``: the 32-atom ``vacancy`` cells with that weight 100x and 1,000x.
+- ``energy_bias``: the energy error of the ``sizes`` and ``sizes_energy_weight`` models by kind
+  and size of training cell, and the vacancy energy's error split into its total energies.
 - ``threads_universal``: MD speed of that SchNet, CHGNet and SevenNet-0 on one and two threads
   (``taskset -c 0,1``).
 - ``alloy``: the EMT case on Cu3Au (ordered L1_2 and random 25 % Au cells, lattice constants
@@ -37,6 +40,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -454,6 +458,64 @@ def mixed_sizes_energy_weight(epochs: int, weight: float = 100.0) -> dict:
     return {"train": fit, "properties": props}
 
 
+def vacancy_energy_weight(epochs: int, weights: tuple[float, ...] = (100.0, 1000.0)) -> dict:
+    """The 32-atom vacancy-rich cells of ``vacancy`` (same files) with the per-atom energy loss
+    weighted 100x and 1,000x: test errors, EOS and vacancy energy for each weight."""
+    if not (OUT / "cu_emt_vac_train.extxyz").exists():
+        make_data(tag="cu_emt_vac", vacancy_factor=5)
+    out = {}
+    for w in weights:
+        tag = f"cu_emt_vac_ew{int(w)}"
+        for part in ("train", "valid", "test"):
+            shutil.copy(OUT / f"cu_emt_vac_{part}.extxyz", OUT / f"{tag}_{part}.extxyz")
+        fit = train(tag=tag, epochs=epochs, params={"energy_weight": w})
+        out[str(w)] = {"train": fit, "properties": properties(tag=tag, which=("eos", "vacancy"))}
+    return out
+
+
+def energy_bias(models: tuple[str, ...] = ("cu_emt_mix", "cu_emt_mix_ew")) -> dict:
+    """Mean signed energy error of each trained model on every third training cell of the
+    32/108-atom set, by kind of cell and size (meV per cell and per atom), and the vacancy
+    formation energy's error split into its two total energies (32 and 108 atoms)."""
+    import torch
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from molfit.atomistic import load_calculator, read_frames
+    from molfit.materials import vacancy_formation_energy
+
+    torch.set_num_threads(1)
+    frames = read_frames(OUT / "cu_emt_mix_train.extxyz")[::3]
+    out: dict[str, dict] = {}
+    for name in models:
+        calc = load_calculator(OUT / f"{name}_schnet")
+        errors: dict[str, list[float]] = {}
+        for f in frames:
+            atoms = f.copy()
+            atoms.calc = calc
+            key = f"{f.info.get('kind', '?').split('_')[0]}_{len(f)}"
+            errors.setdefault(key, []).append(
+                atoms.get_potential_energy() - f.get_potential_energy()
+            )
+        rows = {}
+        for key, v in sorted(errors.items()):
+            n_atoms = int(key.rsplit("_", 1)[1])
+            rows[key] = {"cells": len(v), "mean_meV": 1000 * float(np.mean(v)),
+                         "mean_meV_per_atom": 1000 * float(np.mean(v)) / n_atoms,
+                         "mae_meV": 1000 * float(np.mean(np.abs(v)))}  # fmt: skip
+        vacancy = {}
+        for repeat in (2, 3):
+            cell = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat(repeat)
+            model, ref = (vacancy_formation_energy(cell, c) for c in (calc, EMT()))
+            vacancy[str(len(cell))] = {
+                "E_f_model": model.energy, "E_f_emt": ref.energy,
+                "perfect_cell_error_meV": 1000 * (model.bulk_energy - ref.bulk_energy),
+                "vacancy_cell_error_meV": 1000 * (model.defect_energy - ref.defect_energy),
+            }  # fmt: skip
+        out[name] = {"by_kind": rows, "vacancy": vacancy}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", default="data,train,properties,speed")
@@ -479,7 +541,9 @@ def main() -> None:
             "sizes": lambda: mixed_sizes(args.epochs),
             "threads_universal": threads_universal,
             "sizes_energy": lambda: mixed_sizes_energy(40),
-            "sizes_energy_weight": lambda: mixed_sizes_energy_weight(args.epochs)}  # fmt: skip
+            "sizes_energy_weight": lambda: mixed_sizes_energy_weight(args.epochs),
+            "vacancy_energy_weight": lambda: vacancy_energy_weight(args.epochs),
+            "energy_bias": energy_bias}  # fmt: skip
     for part in args.parts.split(","):
         path = OUT / f"{part}.json"
         if path.exists():
