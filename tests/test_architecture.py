@@ -160,3 +160,36 @@ def test_dmpnn_training_does_not_import_torch_geometric_lightning_or_dynamo() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-3:] == ["False", "False", "False"]
+
+
+def test_dmpnn_train_command_imports_no_other_model_nor_matplotlib(tmp_path) -> None:
+    """``molfit train --model dmpnn`` is measured against ``chemprop train`` as a whole command:
+    it imports neither the other models' modules (scikit-learn's ensembles and linear models)
+    nor matplotlib (the report's figures are molfit's own SVG)."""
+    import subprocess
+    import sys
+
+    import molfit.data
+
+    ds = molfit.data.load("freesolv")
+    rows = ["smiles,y"] + [
+        f"{s},{v}" for s, v in zip(list(ds.smiles)[:60], ds.frame["dG_hydration"][:60], strict=True)
+    ]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    code = (
+        "import sys\n"
+        "from molfit.cli import main\n"
+        "try:\n"
+        f"    sys.argv = ['molfit', 'train', {str(tmp_path / 'd.csv')!r}, '--target', 'y',\n"
+        f"                '--model', 'dmpnn', '--epochs', '1', '--no-progress',\n"
+        f"                '--out', {str(tmp_path / 'run')!r}]\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "names = ('matplotlib', 'sklearn.ensemble', 'sklearn.linear_model', 'sklearn.isotonic',\n"
+        "         'molfit.models._trees', 'molfit.models._linear', 'molfit.models._gp')\n"
+        "print(*[n for n in names if n in sys.modules] or ['none'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1:] == ["none"], out.stdout
+    assert (tmp_path / "run" / "report.html").read_text().count("<figure><svg") >= 3

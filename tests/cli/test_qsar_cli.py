@@ -76,7 +76,7 @@ def test_train_writes_a_complete_run_directory(trained) -> None:
     config = json.loads((trained / "model" / "config.json").read_text())
     assert config["run"]["model"] == "extratrees" and config["run"]["data_hash"]
     html = (trained / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 4  # parity, calibration, error-vs-sim, leakage
+    assert html.count("<figure><svg") >= 4  # parity, calibration, error-vs-sim, leakage
     assert not list(trained.rglob("*.pkl")) and not list(trained.rglob("*.pickle"))
 
 

@@ -1,10 +1,9 @@
-"""``report.html``: one self-contained page (plots as base64 PNG) describing a training run."""
+"""``report.html``: one self-contained page (plots as inline SVG, see :mod:`._svg`) describing a
+training run."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,8 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from molfit.evaluate._metrics import regression_calibration_curve
+from molfit.evaluate._svg import Chart, side_by_side
 from molfit.models import Prediction
-
-
-def _subplots(*grid: int, figsize: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure drawn by the Agg canvas alone: pyplot's global backend is never touched, so
-    importing or using molfit leaves a user's matplotlib set-up as it was."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(*grid)
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _labelled(y: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
@@ -38,60 +23,86 @@ def _labelled(y: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
     return [y[keep]] + [a[keep] for a in arrays]
 
 
+def _diagonal(chart: Chart, *arrays: np.ndarray) -> None:
+    """The ``y = x`` line across the joint range of ``arrays``, and equal axis limits."""
+    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+    values = values[np.isfinite(values)]
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.04 * (hi - lo)
+    chart.xlim = chart.ylim = (lo - pad, hi + pad)
+    chart.line([lo - pad, hi + pad], [lo - pad, hi + pad], color="#000", width=0.8, dash=True)
+
+
 def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> dict[str, str]:
-    """Parity plot (with intervals), calibration curve, error vs similarity for task ``t``."""
+    """Parity plot (with intervals), calibration curve, error vs similarity for task ``t``, as
+    inline SVG."""
     col = (lambda a: a) if pred.n_tasks == 1 else (lambda a: a[:, t])
     mean, lower, upper = col(pred.mean), col(pred.lower), col(pred.upper)
     yt, m, lo, hi, sim = _labelled(y, mean, lower, upper, pred.similarity)
     figs = {}
-    fig, ax = _subplots(figsize=(4.5, 4.5))
-    ax.errorbar(yt, m, yerr=[m - lo, hi - m], fmt="none", ecolor="0.8", lw=0.6, zorder=1)
     inside = (yt >= lo) & (yt <= hi)
-    ax.scatter(yt[inside], m[inside], s=8, c="C0", label="inside interval", zorder=2)
-    ax.scatter(yt[~inside], m[~inside], s=8, c="C3", label="outside interval", zorder=3)
-    span = [min(yt.min(), m.min()), max(yt.max(), m.max())]
-    ax.plot(span, span, "k--", lw=0.8)
-    ax.set(xlabel=f"measured {unit}", ylabel=f"predicted {unit}", title="Parity (test)")
-    _few_ticks(ax)
-    ax.legend(fontsize=8)
-    figs["Parity plot"] = _png(fig)
+    chart = Chart(title="Parity (test)", xlabel=f"measured {unit}", ylabel=f"predicted {unit}")
+    chart.errorbars(yt, lo, hi)
+    _diagonal(chart, yt, m)
+    chart.scatter(yt[inside], m[inside], color=0, label="inside interval")
+    chart.scatter(yt[~inside], m[~inside], color=3, label="outside interval")
+    figs["Parity plot"] = chart.svg()
     if pred.std is not None:
         s = _labelled(y, mean, col(pred.std))
         exp, obs = regression_calibration_curve(s[0], s[1], s[2])
-        fig, ax = _subplots(figsize=(4.5, 4.5))
-        ax.plot(exp, obs, "o-", ms=3, label="model std (Gaussian)")
-        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.axvline(pred.coverage or 0.9, color="0.7", lw=0.6)
-        cov = inside.mean()
-        ax.plot([pred.coverage], [cov], "r*", ms=12, label=f"conformal interval: {cov:.2f}")
-        ax.set(xlabel="expected coverage", ylabel="observed coverage", title="Calibration")
-        ax.legend(fontsize=8)
-        figs["Calibration curve"] = _png(fig)
-    fig, ax = _subplots(figsize=(4.5, 3.5))
-    ax.scatter(sim, np.abs(yt - m), s=8)
-    ax.set(xlabel="max Tanimoto similarity to train", ylabel=f"|error| {unit}")
-    ax.set_title("Error vs similarity to training set")
-    figs["Error vs similarity"] = _png(fig)
+        chart = Chart(
+            title="Calibration",
+            xlabel="expected coverage",
+            ylabel="observed coverage",
+            xlim=(0.0, 1.0),
+            ylim=(0.0, 1.02),
+        )
+        chart.line([0, 1], [0, 1], color="#000", width=0.8, dash=True)
+        chart.vline(pred.coverage or 0.9, color="#b3b3b3")
+        chart.line(exp, obs, color=0, markers=True, label="model std (Gaussian)")
+        cov = float(inside.mean()) if len(inside) else float("nan")
+        chart.scatter(
+            [pred.coverage or 0.9], [cov], color=3, size=5, label=f"conformal interval: {cov:.2f}"
+        )
+        figs["Calibration curve"] = chart.svg()
+    chart = Chart(
+        height=320,
+        title="Error vs similarity to training set",
+        xlabel="max Tanimoto similarity to train",
+        ylabel=f"|error| {unit}",
+        legend=None,
+    )
+    chart.scatter(sim, np.abs(yt - m))
+    figs["Error vs similarity"] = chart.svg()
     return figs
 
 
 def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str, str]:
-    """ROC and PR curves, reliability diagram, error vs similarity for task ``t``."""
+    """ROC and PR curves, reliability diagram, error vs similarity for task ``t``, as inline
+    SVG."""
     proba = pred.proba if pred.n_tasks == 1 else pred.proba[:, t]
     yt, p, sim = _labelled(y, proba, pred.similarity)
     yt = yt.astype(int)
     figs = {}
+    unit_box = {"xlim": (0.0, 1.0), "ylim": (0.0, 1.02)}
     if len(np.unique(yt)) == 2:
-        fig, axes = _subplots(1, 2, figsize=(9, 4))
         fpr, tpr, _ = roc_curve(yt, p)
-        axes[0].plot(fpr, tpr)
-        axes[0].plot([0, 1], [0, 1], "k--", lw=0.8)
-        axes[0].set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+        roc = Chart(
+            title="ROC",
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+            legend=None,
+            **unit_box,
+        )
+        roc.line([0, 1], [0, 1], color="#000", width=0.8, dash=True).line(fpr, tpr)
         prec, rec, _ = precision_recall_curve(yt, p)
-        axes[1].plot(rec, prec)
-        axes[1].axhline(yt.mean(), color="k", ls="--", lw=0.8)
-        axes[1].set(xlabel="recall", ylabel="precision", title="Precision-recall")
-        figs["ROC and PR curves"] = _png(fig)
+        pr = Chart(
+            title="Precision-recall", xlabel="recall", ylabel="precision", legend=None, **unit_box
+        )
+        pr.hline(float(yt.mean())).line(rec, prec)
+        figs["ROC and PR curves"] = side_by_side(roc, pr)
     bins = np.linspace(0, 1, 11)
     idx = np.minimum(np.digitize(p, bins) - 1, 9)
     centres, freq = [], []
@@ -99,57 +110,75 @@ def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str,
         if (idx == b).any():
             centres.append(p[idx == b].mean())
             freq.append(yt[idx == b].mean())
-    fig, ax = _subplots(figsize=(4.5, 4.5))
-    ax.plot(centres, freq, "o-")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-    ax.set(xlabel="predicted P(1)", ylabel="observed frequency", title="Calibration (reliability)")
-    figs["Calibration curve"] = _png(fig)
-    fig, ax = _subplots(figsize=(4.5, 3.5))
-    ax.scatter(sim, np.abs(yt - p), s=8)
-    ax.set(xlabel="max Tanimoto similarity to train", ylabel="|y - P(1)|")
-    ax.set_title("Error vs similarity to training set")
-    figs["Error vs similarity"] = _png(fig)
+    chart = Chart(
+        title="Calibration (reliability)",
+        xlabel="predicted P(1)",
+        ylabel="observed frequency",
+        legend=None,
+        **unit_box,
+    )
+    chart.line([0, 1], [0, 1], color="#000", width=0.8, dash=True)
+    chart.line(centres, freq, markers=True)
+    figs["Calibration curve"] = chart.svg()
+    chart = Chart(
+        height=320,
+        title="Error vs similarity to training set",
+        xlabel="max Tanimoto similarity to train",
+        ylabel="|y − P(1)|",
+        legend=None,
+    )
+    chart.scatter(sim, np.abs(yt - p))
+    figs["Error vs similarity"] = chart.svg()
     return figs
 
 
 def parity_figures(
     y: np.ndarray, mean: np.ndarray, std: np.ndarray | None, unit: str
 ) -> dict[str, str]:
-    """Parity plot (with ±std bars for an ensemble) and error histogram, as base64 PNG."""
+    """Parity plot (with ±std bars for an ensemble) and error histogram, as inline SVG."""
     keep = np.isfinite(y) & np.isfinite(mean)
     yt, m = y[keep], mean[keep]
     label = f"[{unit}]" if unit else ""
     figs = {}
-    fig, ax = _subplots(figsize=(4.5, 4.5))
+    chart = Chart(
+        title="Parity (test)", xlabel=f"reference {label}", ylabel=f"predicted {label}", legend=None
+    )
     if std is not None:
-        ax.errorbar(yt, m, yerr=std[keep], fmt="none", ecolor="0.75", lw=0.6, zorder=1)
-    ax.scatter(yt, m, s=8, c="C0", zorder=2)
-    span = [min(yt.min(), m.min()), max(yt.max(), m.max())]
-    ax.plot(span, span, "k--", lw=0.8)
-    ax.set(xlabel=f"reference {label}", ylabel=f"predicted {label}", title="Parity (test)")
-    _few_ticks(ax)
-    figs["Parity plot"] = _png(fig)
+        chart.errorbars(yt, m - std[keep], m + std[keep])
+    _diagonal(chart, yt, m)
+    chart.scatter(yt, m)
+    figs["Parity plot"] = chart.svg()
     err = m - yt
     scale, unit_e = (1000.0, "meV") if unit == "eV" else (1.0, unit)
-    fig, ax = _subplots(figsize=(4.5, 3.5))
-    ax.hist(err * scale, bins=40)
-    ax.set(xlabel=f"predicted − reference [{unit_e}]", ylabel="molecules", title="Test errors")
-    figs["Error histogram"] = _png(fig)
+    chart = Chart(
+        height=320,
+        title="Test errors",
+        xlabel=f"predicted − reference [{unit_e}]",
+        ylabel="molecules",
+        legend=None,
+    )
+    chart.hist(err * scale, bins=40, opacity=1.0)
+    figs["Error histogram"] = chart.svg()
     if std is not None and np.isfinite(std[keep]).any():
         exp, obs = regression_calibration_curve(yt, m, std[keep])
-        fig, ax = _subplots(figsize=(4.5, 4.5))
-        ax.plot(exp, obs, "o-", ms=3, label="ensemble std (Gaussian)")
-        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.set(xlabel="expected coverage", ylabel="observed coverage", title="Calibration")
-        ax.legend(fontsize=8)
-        figs["Calibration curve"] = _png(fig)
+        chart = Chart(
+            title="Calibration",
+            xlabel="expected coverage",
+            ylabel="observed coverage",
+            xlim=(0.0, 1.0),
+            ylim=(0.0, 1.02),
+        )
+        chart.line([0, 1], [0, 1], color="#000", width=0.8, dash=True)
+        chart.line(exp, obs, markers=True, label="ensemble std (Gaussian)")
+        figs["Calibration curve"] = chart.svg()
     return figs
 
 
-def force_figures(numbers: np.ndarray, reference: np.ndarray, predicted: np.ndarray
-                  ) -> dict[str, str]:  # fmt: skip
+def force_figures(
+    numbers: np.ndarray, reference: np.ndarray, predicted: np.ndarray
+) -> dict[str, str]:
     """Force parity plot (every Cartesian component, coloured by element) and per-element force
-    MAE bars, as base64 PNG; forces ``(n_atoms, 3)`` eV/Å, ``numbers`` ``(n_atoms,)``."""
+    MAE bars, as inline SVG; forces ``(n_atoms, 3)`` eV/Å, ``numbers`` ``(n_atoms,)``."""
     from ase.data import chemical_symbols
 
     from molfit.evaluate._metrics import force_metrics
@@ -159,36 +188,36 @@ def force_figures(numbers: np.ndarray, reference: np.ndarray, predicted: np.ndar
     pred = np.asarray(predicted, dtype=float).reshape(-1, 3)
     keep = np.isfinite(ref).all(axis=1) & np.isfinite(pred).all(axis=1)
     figs = {}
-    fig, ax = _subplots(figsize=(4.5, 4.5))
+    chart = Chart(
+        title="Force parity (test, all components)",
+        xlabel="reference force [eV/Å]",
+        ylabel="predicted force [eV/Å]",
+        max_points=3000,
+    )
+    _diagonal(chart, ref[keep], pred[keep])
     for k, element in enumerate(sorted(set(numbers[keep].tolist()))):
         sel = keep & (numbers == element)
-        ax.scatter(ref[sel].ravel(), pred[sel].ravel(), s=3, alpha=0.5, c=f"C{k}",
-                   label=chemical_symbols[element])  # fmt: skip
-    span = [np.nanmin(ref[keep]), np.nanmax(ref[keep])] if keep.any() else [0.0, 1.0]
-    ax.plot(span, span, "k--", lw=0.8)
-    ax.set(xlabel="reference force [eV/Å]", ylabel="predicted force [eV/Å]",
-           title="Force parity (test, all components)")  # fmt: skip
-    ax.legend(fontsize=8, markerscale=3)
-    _few_ticks(ax)
-    figs["Force parity plot"] = _png(fig)
+        chart.scatter(
+            ref[sel].ravel(),
+            pred[sel].ravel(),
+            size=1.5,
+            opacity=0.5,
+            color=k,
+            label=chemical_symbols[element],
+        )
+    figs["Force parity plot"] = chart.svg()
     per = force_metrics(numbers, ref, pred)["forces_per_element"]
-    fig, ax = _subplots(figsize=(4.5, 3.5))
     names = list(per)
-    ax.bar(names, [per[n]["mae_meV_per_A"] for n in names], color="C0")
-    for x, n in enumerate(names):
-        ax.annotate(f"{per[n]['n_atoms']} atoms", (x, per[n]["mae_meV_per_A"]), ha="center",
-                    va="bottom", fontsize=7)  # fmt: skip
-    ax.set(ylabel="force MAE [meV/Å]", title="Force error per element (test)")
-    figs["Force error per element"] = _png(fig)
+    chart = Chart(
+        height=320, title="Force error per element (test)", ylabel="force MAE [meV/Å]", legend=None
+    )
+    chart.bars(
+        names,
+        [per[n]["mae_meV_per_A"] for n in names],
+        notes=[f"{per[n]['n_atoms']} atoms" for n in names],
+    )
+    figs["Force error per element"] = chart.svg()
     return figs
-
-
-def _few_ticks(ax: Any) -> None:
-    """At most five ticks per axis so that long tick labels (total energies in eV) never overlap."""
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
 
 
 def leakage_figure(
@@ -196,22 +225,26 @@ def leakage_figure(
     threshold: float | None,
     fingerprint: str = "ECFP6/1024",
 ) -> str:
-    """Histograms of each part's max similarity to the training set.
+    """Histograms of each part's max similarity to the training set, as inline SVG.
 
     ``fingerprint`` names the fingerprint the similarities were computed with; it is printed on
     the axis, next to the split-leakage table's own ``fingerprint`` entry.
     """
-    fig, ax = _subplots(figsize=(6, 3.5))
+    chart = Chart(
+        width=560,
+        height=320,
+        xlim=(0.0, 1.0),
+        legend="upper right",
+        title="Split leakage: how close valid/test molecules are to train",
+        xlabel=f"max Tanimoto similarity to train ({fingerprint})",
+        ylabel="density",
+    )
     bins = np.linspace(0, 1, 41)
-    for name, values in similarity.items():
-        v = np.asarray(values, float)
-        ax.hist(v[np.isfinite(v)], bins=bins, alpha=0.5, density=True, label=name)
+    for k, (name, values) in enumerate(similarity.items()):
+        chart.hist(values, bins, density=True, color=k, label=name)
     if threshold is not None:
-        ax.axvline(threshold, color="k", ls="--", lw=0.8, label="domain threshold")
-    ax.set(xlabel=f"max Tanimoto similarity to train ({fingerprint})", ylabel="density")
-    ax.set_title("Split leakage: how close valid/test molecules are to train")
-    ax.legend(fontsize=8)
-    return _png(fig)
+        chart.vline(threshold, label="domain threshold")
+    return chart.svg()
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -240,13 +273,17 @@ def write_report(
     figures: dict[str, str],
     leakage: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a self-contained HTML report (figures are base64 PNG strings)."""
+    """Write a self-contained HTML report.
+
+    ``figures``: title -> figure, either an inline ``<svg>`` element (what this module's figure
+    functions return) or a base64-encoded PNG."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>",
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}",
         "table{border-collapse:collapse;margin:0.5em 0}th,td{border:1px solid #ccc;",
-        "padding:3px 8px;text-align:left;font-size:90%}img{max-width:100%}",
+        "padding:3px 8px;text-align:left;font-size:90%}img,svg{max-width:100%;height:auto}",
+        "figure{margin:0}",
         "pre.json{white-space:pre-wrap;word-break:break-all;margin:0;font-size:90%}",
         "</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
@@ -255,9 +292,12 @@ def write_report(
     ]
     for name, block in metrics.items():
         parts += [f"<h2>Metrics: {html.escape(name)}</h2>", _table(block)]
-    for name, png in figures.items():
-        parts += [f"<h2>{html.escape(name)}</h2>", f"<img alt='{html.escape(name)}' "]
-        parts += [f"src='data:image/png;base64,{png}'>"]
+    for name, figure in figures.items():
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        if figure.lstrip().startswith("<svg"):
+            parts.append(f"<figure>{figure}</figure>")
+        else:
+            parts.append(f"<img alt='{html.escape(name)}' src='data:image/png;base64,{figure}'>")
     if leakage:
         scalars = {k: v for k, v in leakage.items() if not isinstance(v, list | dict)}
         nested = {k: v for k, v in leakage.items() if isinstance(v, dict)}

@@ -22,8 +22,6 @@ from molfit.models._base import (
     read_config,
 )
 from molfit.models._featurize import FEATURIZERS, featurize
-from molfit.models._gp import ExactGP, GaussianProcessModel
-from molfit.models._linear import LinearModel
 from molfit.models._prediction import Prediction
 from molfit.models._registry import (
     MODELS,
@@ -37,11 +35,16 @@ from molfit.models._registry import (
     seal_model_dir,
     verify_model_dir,
 )
-from molfit.models._trees import ExtraTreesModel, RandomForestModel
 
-# Deep models need torch (seconds to import): they load on first use, so the classical models
-# and the CLI start fast.
+# Every estimator class loads on first use: deep models need torch (seconds to import), the
+# classical ones scikit-learn's ensembles or linear models, so one model's
+# command never pays for the others' imports.
 _LAZY_CLASSES = {
+    "ExactGP": "molfit.models._gp",
+    "GaussianProcessModel": "molfit.models._gp",
+    "LinearModel": "molfit.models._linear",
+    "ExtraTreesModel": "molfit.models._trees",
+    "RandomForestModel": "molfit.models._trees",
     "DMPNNModel": "molfit.models._dmpnn",
     "GCNModel": "molfit.models._gcn",
     "GeometricModel": "molfit.models._geometric",

@@ -1,10 +1,10 @@
 """Models by name: the registry behind ``molfit train --model NAME`` and saved-model loading.
 
 :data:`MODELS` is a :class:`molfit.registry.Registry` (entry-point group ``molfit.models``) and
-the one table of model names: the classical models are registered here directly, the deep ones
-lazily by ``"module:Class"`` so that ``import molfit.models`` (and choosing ``extratrees``)
-never imports torch. A plugin package adds a model with an entry point in its own
-``pyproject.toml``::
+the one table of model names. Every model is registered lazily by ``"module:Class"``, so that
+``import molfit.models`` imports no estimator module, choosing ``extratrees`` never imports
+torch and choosing ``dmpnn`` never imports scikit-learn's ensembles or linear models. A plugin
+package adds a model with an entry point in its own ``pyproject.toml``::
 
     [project.entry-points."molfit.models"]
     my-model = "my_package.models:MyModel"
@@ -31,22 +31,21 @@ from typing import Any
 
 from molfit.errors import InputError, file_sha256
 from molfit.models._base import CONFIG_FILE, read_config
-from molfit.models._gp import ExactGP, GaussianProcessModel
-from molfit.models._linear import LinearModel
-from molfit.models._trees import ExtraTreesModel, RandomForestModel
 from molfit.registry import Entry, Registry
 
 #: every model name; see the module docs
 MODELS: Registry = Registry("model", group="molfit.models", error=InputError)
 
-MODELS.register("extratrees", ExtraTreesModel)
-MODELS.register("rf", RandomForestModel)
-MODELS.register("ridge", LinearModel, task="regression")
-MODELS.register("logistic", LinearModel, task="classification")
-MODELS.register("linear", LinearModel)
-MODELS.register("gp-tanimoto", GaussianProcessModel, kernel="tanimoto")
-MODELS.register("gp-rbf", GaussianProcessModel, kernel="rbf")
-MODELS.register("exact-gp", ExactGP)
+# every model is imported on first use: choosing one never pays for the others' imports
+# (scikit-learn's ensembles and linear models, scipy's optimizers, torch)
+MODELS.register_lazy("extratrees", "molfit.models._trees:ExtraTreesModel")
+MODELS.register_lazy("rf", "molfit.models._trees:RandomForestModel")
+MODELS.register_lazy("ridge", "molfit.models._linear:LinearModel", task="regression")
+MODELS.register_lazy("logistic", "molfit.models._linear:LinearModel", task="classification")
+MODELS.register_lazy("linear", "molfit.models._linear:LinearModel")
+MODELS.register_lazy("gp-tanimoto", "molfit.models._gp:GaussianProcessModel", kernel="tanimoto")
+MODELS.register_lazy("gp-rbf", "molfit.models._gp:GaussianProcessModel", kernel="rbf")
+MODELS.register_lazy("exact-gp", "molfit.models._gp:ExactGP")
 MODELS.register_lazy("dmpnn", "molfit.models._dmpnn:DMPNNModel")
 MODELS.register_lazy("gcn", "molfit.models._gcn:GCNModel")
 MODELS.register_lazy("schnet", "molfit.models._geometric:SchNetModel")

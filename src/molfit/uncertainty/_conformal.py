@@ -22,8 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 _EPS = 1e-6
 
@@ -193,10 +191,14 @@ class ProbabilityCalibrator:
         if method == "auto":
             method = "isotonic" if len(y) >= 1000 else "platt"
         self.method_ = method
-        if method == "platt":
+        if method == "platt":  # scikit-learn's estimators load here, for classifiers only
+            from sklearn.linear_model import LogisticRegression
+
             lr = LogisticRegression(C=1e4).fit(_logit(p)[:, None], y)
             self.params_ = np.array([lr.coef_[0, 0], lr.intercept_[0]])
         elif method == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
             self.params_ = np.stack([iso.X_thresholds_, iso.y_thresholds_])
         elif method == "none":
