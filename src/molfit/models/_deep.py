@@ -88,6 +88,13 @@ def graph_featurizer_settings() -> dict[str, Any]:
     }
 
 
+#: molecules per inference batch. Small batches keep a batch's (directed bonds × hidden) message
+#: tensors in the CPU's caches: on drug-sized molecules a D-MPNN predicts 2,000 molecules in
+#: ~0.5 ms each with 32 per batch against ~1.0 ms with 1,000 (AMD EPYC, one thread;
+#: benchmarks/RESULTS.md §13c). Training batches are the model's own ``batch_size``.
+PREDICT_BATCH_SIZE = 32
+
+
 @dataclass
 class GraphFeatures:
     """Featurized molecules: graphs plus optional scaled descriptors, indexable like an array.
@@ -354,9 +361,13 @@ class DeepGraphModel(MoleculeModel):
         if not hasattr(self, "members_"):
             raise InputError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
-    def member_predictions(self, F: GraphFeatures, batch_size: int = 1000) -> np.ndarray:
+    def member_predictions(
+        self, F: GraphFeatures, batch_size: int = PREDICT_BATCH_SIZE
+    ) -> np.ndarray:
         """Raw member outputs in target units: ``(n_members, n, n_tasks)`` or ``(..., 2)``
-        (mean, variance) with a mean-variance head; P(class 1) for classification."""
+        (mean, variance) with a mean-variance head; P(class 1) for classification.
+
+        ``batch_size``: molecules per forward pass (see :data:`PREDICT_BATCH_SIZE`)."""
         from molfit.train import predict_batches
 
         self._check_fitted()
