@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import warnings
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -48,19 +49,26 @@ def _expected_failures(estimator) -> dict[str, str]:
     return _MULTI_TASK_PROBA if is_classifier(estimator) else {}
 
 
-@parametrize_with_checks(
-    [
-        ExtraTreesModel(n_estimators=5, task="regression"),
-        RandomForestModel(n_estimators=5, task="regression"),
-        LinearModel(task="regression"),
-        GaussianProcessModel(kernel="rbf"),
-        GaussianProcessModel(kernel="tanimoto"),
-        ExactGP(kernel="rbf", optimize=False),
-        ExtraTreesModel(n_estimators=5, task="classification"),
-        LinearModel(task="classification"),
-    ],
-    expected_failed_checks=_expected_failures,
-)
+with warnings.catch_warnings():
+    # molfit's estimators implement scikit-learn's protocol without inheriting its base class
+    # (importing sklearn.base costs half a second: docs/design.md); the checks still all run
+    warnings.filterwarnings("ignore", "Estimator .* does not inherit from", UserWarning)
+    _ESTIMATOR_CHECKS = parametrize_with_checks(
+        [
+            ExtraTreesModel(n_estimators=5, task="regression"),
+            RandomForestModel(n_estimators=5, task="regression"),
+            LinearModel(task="regression"),
+            GaussianProcessModel(kernel="rbf"),
+            GaussianProcessModel(kernel="tanimoto"),
+            ExactGP(kernel="rbf", optimize=False),
+            ExtraTreesModel(n_estimators=5, task="classification"),
+            LinearModel(task="classification"),
+        ],
+        expected_failed_checks=_expected_failures,
+    )
+
+
+@_ESTIMATOR_CHECKS
 def test_scikit_learn_estimator_checks(estimator, check) -> None:
     """scikit-learn's checks on the numeric-array path (regressors: none skipped)."""
     check(estimator)
@@ -117,13 +125,64 @@ def test_r2_score_of_a_regressor() -> None:
 
 
 def test_not_fitted_error_is_both_kinds() -> None:
+    """molfit's error, a ValueError and an AttributeError like scikit-learn's, and (scikit-learn
+    being imported here) an instance of scikit-learn's NotFittedError too."""
     assert issubclass(NotFittedError, InputError)
-    assert issubclass(NotFittedError, SklearnNotFittedError)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
     for model in (get_model("extratrees"), get_model("ridge"), get_model("gp-rbf")):
-        with pytest.raises(SklearnNotFittedError, match="not fitted"):
+        with pytest.raises(SklearnNotFittedError, match="not fitted") as info:
             model.predict(["CCO"])
+        assert isinstance(info.value, NotFittedError)
     with pytest.raises(InputError, match="not fitted"):
         CalibratedModel(get_model("ridge")).predict(["CCO"])
+    with pytest.raises(SklearnNotFittedError, match="not fitted"):
+        CalibratedModel(get_model("ridge")).predict(["CCO"])
+
+
+def test_not_fitted_error_without_scikit_learn_loaded() -> None:
+    """Before scikit-learn is imported the error is molfit's alone, and raising it imports
+    nothing."""
+    code = (
+        "import sys\n"
+        "from molfit.models import not_fitted_error, NotFittedError\n"
+        "err = not_fitted_error('m is not fitted')\n"
+        "assert type(err) is NotFittedError and 'sklearn' not in sys.modules\n"
+        "import sklearn.exceptions\n"
+        "late = not_fitted_error('m is not fitted')\n"
+        "assert isinstance(late, sklearn.exceptions.NotFittedError)\n"
+        "assert isinstance(late, NotFittedError)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_params_nested_set_repr_and_search_without_the_base_class() -> None:
+    """get_params/set_params with nested names, the changed-only repr and clone, then
+    scikit-learn's own GridSearchCV and cross_val_score driving a calibrated molfit model."""
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    cm = CalibratedModel(ExtraTreesModel(n_estimators=5), coverage=0.8)
+    params = cm.get_params()
+    assert params["coverage"] == 0.8 and params["estimator__n_estimators"] == 5
+    cm.set_params(estimator__n_estimators=7, seed=3)
+    assert cm.estimator.n_estimators == 7 and cm.seed == 3
+    with pytest.raises(InputError, match="Invalid parameter 'n_trees'"):
+        cm.set_params(n_trees=3)
+    assert repr(ExtraTreesModel(n_estimators=7)) == "ExtraTreesModel(n_estimators=7)"
+    assert repr(LinearModel()) == "LinearModel()"
+    twin = clone(cm)
+    assert twin is not cm and twin.estimator is not cm.estimator
+    assert twin.get_params(deep=False).keys() == cm.get_params(deep=False).keys()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] * 2.0 + rng.normal(0, 0.1, 60)
+    search = GridSearchCV(
+        LinearModel(task="regression"), {"alpha": [1e-3, 1e3]}, cv=KFold(3), scoring="r2"
+    ).fit(X, y)
+    assert search.best_params_ == {"alpha": 1e-3} and search.best_score_ > 0.9
+    scores = cross_val_score(ExtraTreesModel(n_estimators=20, task="regression"), X, y, cv=3)
+    assert len(scores) == 3 and scores.mean() > 0.5
 
 
 def test_nan_and_inf_features_are_refused_by_name() -> None:

@@ -7,6 +7,7 @@ to ``n_bits`` by RDKit's generator, so ``ecfp(mol)`` equals
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -159,18 +160,31 @@ class PackedBits:
     def __len__(self) -> int:
         return int(self.words.shape[0])
 
+    def rows(self, index: np.ndarray) -> PackedBits:
+        """The fingerprints of rows ``index`` (an integer or boolean index array)."""
+        return PackedBits(words=self.words[index], counts=self.counts[index], n_bits=self.n_bits)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[PackedBits], n_bits: int) -> PackedBits:
+        """Rows of ``parts`` one after the other; ``n_bits`` gives the length when empty."""
+        if not parts:
+            return cls.from_bits(np.zeros((0, n_bits), dtype=np.uint8))
+        counts = np.concatenate([p.counts for p in parts])
+        return cls(np.concatenate([p.words for p in parts]), counts, parts[0].n_bits)
+
     @classmethod
     def from_bits(cls, bits: np.ndarray, *, chunk: int = 65536) -> PackedBits:
         """Pack a ``(n, n_bits)`` bit matrix (dense or ``scipy.sparse``; any non-zero entry is a
         set bit), ``chunk`` rows at a time (so a sparse matrix is never densified whole)."""
-        import scipy.sparse as sp
+        sp = sys.modules.get("scipy.sparse")  # a sparse matrix means SciPy is loaded
 
         n, n_bits = bits.shape
         n_words = (n_bits + 63) // 64
         words = np.zeros((n, n_words), dtype=np.uint64)
         for lo in range(0, n, chunk):
             block = bits[lo : lo + chunk]
-            block = block.toarray() if sp.issparse(block) else np.asarray(block)
+            sparse = sp is not None and sp.issparse(block)
+            block = block.toarray() if sparse else np.asarray(block)
             packed = np.packbits(block != 0, axis=1, bitorder="little")
             padded = np.zeros((len(packed), n_words * 8), dtype=np.uint8)
             padded[:, : packed.shape[1]] = packed

@@ -10,14 +10,16 @@ median near 0.6-0.7 on drug-like sets; a scaffold or cluster split should be cle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 from rdkit import Chem, DataStructs
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from molfit.chem import ECFP, MolLike, max_tanimoto, to_mols
+from molfit.chem import ECFP, MolLike, PackedBits, max_tanimoto, to_mols
+
+if TYPE_CHECKING:  # SciPy is imported where the sparse matrices are built (0.3 s)
+    import scipy.sparse as sp
 
 LEAKAGE_RADIUS = 2
 LEAKAGE_BITS = 2048
@@ -31,6 +33,8 @@ def murcko_scaffold(mol: Chem.Mol, *, include_chirality: bool = False) -> str:
 
 def bitvects_to_csr(fps: Sequence[DataStructs.ExplicitBitVect]) -> sp.csr_matrix:
     """RDKit bit vectors as a sparse 0/1 matrix ``(n_molecules, n_bits)`` float32."""
+    import scipy.sparse as sp
+
     on = [list(fp.GetOnBits()) for fp in fps]
     indptr = np.zeros(len(on) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(o) for o in on])
@@ -42,17 +46,18 @@ def bitvects_to_csr(fps: Sequence[DataStructs.ExplicitBitVect]) -> sp.csr_matrix
 
 def leakage_fingerprints(
     mols: Sequence[Chem.Mol], *, radius: int = LEAKAGE_RADIUS, n_bits: int = LEAKAGE_BITS
-) -> sp.csr_matrix:
-    """Bit fingerprints used for the leakage figures: sparse ``(n_molecules, n_bits)``.
+) -> PackedBits:
+    """Bit fingerprints used for the leakage figures, packed 64 bits a word (``n_bits / 8``
+    bytes a molecule).
 
     Built in blocks of 8,192 molecules through the dense featurizer (faster than reading
     on-bits one molecule at a time), so 100k molecules never hold a dense 200 MB matrix.
     """
     featurizer = ECFP(radius=radius, n_bits=n_bits)
-    blocks = [sp.csr_matrix(featurizer(mols[i : i + 8192])) for i in range(0, len(mols), 8192)]
-    if not blocks:
-        return sp.csr_matrix((0, n_bits), dtype=np.uint8)
-    return sp.vstack(blocks, format="csr")
+    blocks = [
+        PackedBits.from_bits(featurizer(mols[i : i + 8192])) for i in range(0, len(mols), 8192)
+    ]
+    return PackedBits.concatenate(blocks, n_bits)
 
 
 def _similarity_summary(max_sim: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def _similarity_summary(max_sim: np.ndarray, threshold: float) -> dict[str, Any]
 
 
 def leakage_from_arrays(
-    fps: sp.csr_matrix | np.ndarray,
+    fps: PackedBits | sp.csr_matrix | np.ndarray,
     scaffolds: Sequence[str] | None,
     parts: dict[str, np.ndarray],
     *,
@@ -79,8 +84,8 @@ def leakage_from_arrays(
     """Leakage figures from precomputed fingerprints ``(n, n_bits)`` and per-row scaffolds.
 
     Args:
-        fps: bit fingerprints of every input row, sparse or dense ``(n, n_bits)`` (rows not
-            in a part are ignored).
+        fps: bit fingerprints of every input row, packed, sparse or dense ``(n, n_bits)``
+            (rows not in a part are ignored).
         scaffolds: Bemis–Murcko scaffold SMILES per row, or ``None`` to skip scaffold counts.
         parts: ``{"train": idx, "valid": idx, "test": idx}``.
         near_duplicate: similarity at or above which a molecule counts as a near-duplicate.
@@ -100,7 +105,7 @@ def leakage_from_arrays(
         "near_duplicate_threshold": near_duplicate,
     }
     train = parts["train"]
-    fps = sp.csr_matrix(fps)
+    fps = fps if isinstance(fps, PackedBits) else PackedBits.from_bits(fps)
     train_scaffolds = {scaffolds[i] for i in train} if scaffolds is not None else set()
     for name in ("test", "valid"):
         idx = parts.get(name, np.zeros(0, dtype=np.int64))
@@ -109,7 +114,7 @@ def leakage_from_arrays(
         if len(train) == 0:
             max_sim = np.zeros(len(idx), dtype=np.float32)
         else:
-            max_sim = max_tanimoto(fps[idx], fps[train])
+            max_sim = max_tanimoto(fps.rows(idx), fps.rows(train))
         entry = _similarity_summary(max_sim, near_duplicate)
         if scaffolds is not None:
             part_scaffolds = [scaffolds[i] for i in idx]

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from itertools import pairwise
 from math import nan
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm, spearmanr
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    matthews_corrcoef,
-    roc_auc_score,
-)
+
+# Regression metrics need neither SciPy nor scikit-learn (half a second of imports on a small
+# training run); the classification metrics import scikit-learn's where they are computed.
 
 
 def _mask(*arrays: np.ndarray | None) -> np.ndarray:
@@ -26,6 +23,31 @@ def _mask(*arrays: np.ndarray | None) -> np.ndarray:
         if a is not None:
             keep &= np.isfinite(np.asarray(a, dtype=np.float64))
     return keep
+
+
+def average_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``a`` ``(n,)``, ties given the mean of the ranks they span (the ranks of
+    Spearman's ρ)."""
+    a = np.asarray(a, dtype=np.float64)
+    order = np.argsort(a, kind="stable")
+    ordered = a[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    mean_rank = (starts[:-1] + starts[1:] + 1) / 2.0  # ranks starts[k]+1 .. starts[k+1]
+    ranks = np.empty(len(a))
+    ranks[order] = np.repeat(mean_rank, np.diff(starts))
+    return ranks
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation of ``x`` and ``y`` ``(n,)`` (ties averaged); ``NaN`` when
+    either is constant or fewer than 2 values."""
+    if len(x) < 2:
+        return float("nan")
+    rx, ry = average_ranks(x), average_ranks(y)
+    rx -= rx.mean()
+    ry -= ry.mean()
+    denom = np.sqrt((rx**2).sum() * (ry**2).sum())
+    return float((rx * ry).sum() / denom) if denom > 0 else float("nan")
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -37,7 +59,7 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         return {"n": 0}
     err = p - y
     ss_tot = ((y - y.mean()) ** 2).sum()
-    rho = spearmanr(y, p).statistic if len(y) > 2 and np.ptp(p) > 0 else float("nan")
+    rho = spearman(y, p) if len(y) > 2 else float("nan")
     return {
         "n": len(y),
         "mae": float(np.abs(err).mean()),
@@ -70,6 +92,13 @@ def classification_metrics(
         proba: predicted P(class 1) ``(n,)``.
         threshold: probability above which the predicted class is 1.
     """
+    from sklearn.metrics import (
+        accuracy_score,
+        average_precision_score,
+        matthews_corrcoef,
+        roc_auc_score,
+    )
+
     y, p = np.asarray(y_true, float), np.asarray(proba, float)
     keep = _mask(y, p)
     y, p = y[keep].astype(int), p[keep]
@@ -121,7 +150,8 @@ def regression_calibration_curve(
     keep = _mask(y, m, s)
     z_obs = np.abs(y[keep] - m[keep]) / np.maximum(s[keep], 1e-12)
     expected = np.linspace(0.05, 0.95, n_levels)
-    observed = np.array([(z_obs <= norm.ppf(0.5 + p / 2)).mean() for p in expected])
+    z = NormalDist().inv_cdf
+    observed = np.array([(z_obs <= z(0.5 + p / 2)).mean() for p in expected])
     return expected, observed
 
 

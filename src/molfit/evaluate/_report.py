@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve, roc_curve
 
 from molfit.evaluate._metrics import regression_calibration_curve
 from molfit.evaluate._svg import Chart, side_by_side
@@ -82,6 +81,8 @@ def regression_figures(y: np.ndarray, pred: Prediction, t: int, unit: str) -> di
 def classification_figures(y: np.ndarray, pred: Prediction, t: int) -> dict[str, str]:
     """ROC and PR curves, reliability diagram, error vs similarity for task ``t``, as inline
     SVG."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
     proba = pred.proba if pred.n_tasks == 1 else pred.proba[:, t]
     yt, p, sim = _labelled(y, proba, pred.similarity)
     yt = yt.astype(int)

@@ -4,8 +4,10 @@
 ``(n,)`` or ``(n, n_tasks)`` with ``NaN`` for missing labels. A model's scikit-learn type follows
 its ``task``: ``"regression"`` → regressor (``score`` = R²), ``"classification"`` → binary
 classifier (``predict_proba``, ``classes_``, ``score`` = accuracy), ``"auto"`` → decided at fit.
-Using a model before ``fit`` raises :class:`NotFittedError` (an ``InputError`` and
-scikit-learn's ``NotFittedError``).
+Using a model before ``fit`` raises :class:`NotFittedError` (an ``InputError`` and, once
+scikit-learn is imported, scikit-learn's ``NotFittedError``). The estimators implement
+scikit-learn's protocol (:class:`Estimator`, :func:`clone`) without importing scikit-learn,
+which the classical models load when they fit.
 
 Names for ``get_model`` / ``--model`` live in :data:`MODELS`: ``extratrees``, ``rf``, ``ridge``,
 ``logistic``, ``linear``, ``gp-tanimoto``, ``gp-rbf``, ``exact-gp`` and, imported only when
@@ -15,11 +17,17 @@ the ``molfit.models`` entry-point group. Importing this package never imports to
 
 from molfit.models._base import (
     MoleculeModel,
-    NotFittedError,
     as_targets,
     infer_task,
     is_array_input,
     read_config,
+)
+from molfit.models._estimator import (
+    Estimator,
+    NotFittedError,
+    available_if,
+    clone,
+    not_fitted_error,
 )
 from molfit.models._featurize import FEATURIZERS, featurize
 from molfit.models._prediction import Prediction
@@ -69,6 +77,7 @@ __all__ = [
     "DMPNNModel",
     "DimeNetPPModel",
     "EquivariantModel",
+    "Estimator",
     "ExactGP",
     "ExtraTreesModel",
     "GCNModel",
@@ -82,13 +91,16 @@ __all__ = [
     "RandomForestModel",
     "SchNetModel",
     "as_targets",
+    "available_if",
     "available_models",
+    "clone",
     "featurize",
     "get_model",
     "infer_task",
     "is_array_input",
     "load_model",
     "model_class",
+    "not_fitted_error",
     "read_config",
     "register_model",
     "registered_name",

@@ -23,30 +23,21 @@ validation (2-D, finite, same number of features at predict time); molecules are
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.utils import ClassifierTags, RegressorTags, Tags
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import validate_data
 
 from molfit.errors import InputError
+from molfit.models._estimator import Estimator, available_if, not_fitted_error
 from molfit.models._featurize import featurize
 from molfit.models._prediction import Prediction
 
 TASKS = ("regression", "classification")
 WEIGHTS_FILE = "weights.npz"
 CONFIG_FILE = "config.json"
-
-
-class NotFittedError(InputError, SklearnNotFittedError):
-    """A model was used before ``fit``: both molfit's :class:`~molfit.errors.InputError` (the CLI
-    prints it as a message) and scikit-learn's ``NotFittedError``."""
 
 
 def as_targets(y: Any) -> np.ndarray:
@@ -78,7 +69,8 @@ def as_targets(y: Any) -> np.ndarray:
 def is_array_input(X: Any) -> bool:
     """Whether ``X`` is precomputed features (a 2-D array-like, a numeric array or a sparse
     matrix) rather than molecules (SMILES strings or RDKit molecules)."""
-    if sparse.issparse(X):
+    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix means SciPy is loaded
+    if sparse is not None and sparse.issparse(X):
         return True
     if isinstance(X, str):
         return False
@@ -107,7 +99,7 @@ def infer_task(y: np.ndarray) -> str:
     return "regression"
 
 
-class MoleculeModel(BaseEstimator):
+class MoleculeModel(Estimator):
     """Base class: featurize, then fit one sub-model per task on its labelled rows."""
 
     supports_classification: ClassVar[bool] = True
@@ -128,7 +120,9 @@ class MoleculeModel(BaseEstimator):
             return "classification"
         return None
 
-    def __sklearn_tags__(self) -> Tags:
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import ClassifierTags, RegressorTags
+
         tags = super().__sklearn_tags__()
         task = self._estimator_task()
         if task == "regression":
@@ -194,6 +188,8 @@ class MoleculeModel(BaseEstimator):
                 f"this model was fitted on {self.input_kind_} and cannot predict from {kind}"
             )
         if kind == "array":
+            from sklearn.utils.validation import validate_data
+
             try:
                 F = validate_data(self, X, reset=fitting, accept_sparse=False)
             except (TypeError, ValueError) as exc:
@@ -323,7 +319,7 @@ class MoleculeModel(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not self.__sklearn_is_fitted__():
-            raise NotFittedError(
+            raise not_fitted_error(
                 f"this {type(self).__name__} is not fitted yet; call fit before using it"
             )
 

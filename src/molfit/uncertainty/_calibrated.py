@@ -35,24 +35,23 @@ import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from rdkit import Chem
-from scipy.stats import norm
-from sklearn.base import BaseEstimator, clone
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import get_tags
 from tqdm.auto import tqdm
 
 from molfit.chem import parse_many, to_mols
 from molfit.errors import InputError
 from molfit.models import (
-    NotFittedError,
+    Estimator,
     Prediction,
     as_targets,
+    clone,
     infer_task,
     load_model,
+    not_fitted_error,
     save_model,
     seal_model_dir,
     verify_model_dir,
@@ -91,10 +90,11 @@ def _raw_predict(model: Any, mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.n
 def calibrated_std(lower: np.ndarray, upper: np.ndarray, coverage: float) -> np.ndarray:
     """The Gaussian scale of a central interval at ``coverage``: ``(upper - lower) / (2 z)``,
     ``z = Φ⁻¹(0.5 + coverage / 2)`` (1.645 at 90 %); same shape and units as the bounds."""
-    return (np.asarray(upper) - np.asarray(lower)) / (2.0 * norm.ppf(0.5 + coverage / 2.0))
+    z = NormalDist().inv_cdf(0.5 + coverage / 2.0)
+    return (np.asarray(upper) - np.asarray(lower)) / (2.0 * z)
 
 
-class CalibratedModel(BaseEstimator):
+class CalibratedModel(Estimator):
     """Estimator + conformal calibration + applicability domain (a cloneable meta-estimator).
 
     ``X`` are SMILES strings or RDKit molecules (the domain needs molecules).
@@ -155,6 +155,8 @@ class CalibratedModel(BaseEstimator):
         self.domain_neighbours = domain_neighbours
 
     def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import get_tags
+
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
         tags.estimator_type = inner.estimator_type
@@ -572,6 +574,8 @@ class CalibratedModel(BaseEstimator):
     def score(self, X: Sequence[Any], y: Any) -> float:
         """R² (regression) or accuracy (classification) on ``X``, ``y``; mean over targets,
         each on its labelled and predicted rows."""
+        from sklearn.metrics import accuracy_score, r2_score
+
         pred = self.predict(X)
         Y = as_targets(y)
         values = np.asarray(pred.mean, dtype=np.float64).reshape(len(Y), -1)
@@ -584,7 +588,7 @@ class CalibratedModel(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not self.__sklearn_is_fitted__():
-            raise NotFittedError("this CalibratedModel is not fitted yet; call fit first")
+            raise not_fitted_error("this CalibratedModel is not fitted yet; call fit first")
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:

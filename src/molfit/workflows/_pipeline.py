@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -248,8 +249,6 @@ def score(
 ) -> dict[str, dict[str, float]]:
     """Metrics per target: accuracy, calibration of intervals/probabilities/sets or of an
     ensemble std; ``mae_meV``/``rmse_meV`` for eV targets; per-atom figures for extensive ones."""
-    from scipy.stats import norm
-
     from molfit.evaluate import (
         classification_metrics,
         regression_metrics,
@@ -279,7 +278,7 @@ def score(
             if lower is not None and getattr(pred, "coverage", None):
                 # the Gaussian implied by the conformal interval: calibrated, unlike a raw
                 # per-tree spread that can be exactly 0 on training look-alikes
-                std = (upper - lower) / (2 * norm.ppf(0.5 + pred.coverage / 2))
+                std = (upper - lower) / (2 * NormalDist().inv_cdf(0.5 + pred.coverage / 2))
             if lower is not None or (std is not None and np.isfinite(std).any()):
                 m.update(uncertainty_metrics(yt, mean, std, lower, upper))
             if units.get(target) == "eV" and "mae" in m:
