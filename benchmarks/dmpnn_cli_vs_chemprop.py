@@ -17,6 +17,9 @@ mean``), and ablations of molfit's recipe: ``molfit-mean`` (mean aggregation), `
 (sum / 100, chemprop's CLI default), ``molfit-all`` (no inner validation hold-out: every
 training row trains, the last epoch is kept), ``molfit-all-norm``, ``molfit-meannorm`` (mean
 and sum/100 side by side).
+``--rows N`` takes a random N-row sample of each dataset (the same rows for every seed, drawn with
+seed 0) before splitting: data sets of the size the issue measured (~800 molecules), recorded as
+``dataset`` ``NAME:N``.
 Resumable: every finished command is a line in ``benchmarks/out/dmpnn_cli/results.jsonl``;
 a rerun skips it.
 """
@@ -66,17 +69,20 @@ def timed(cmd: list[str], core: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def prepare(name: str, seed: int) -> tuple[Path, Path, Path, np.ndarray]:
-    """The dataset as ``smiles,y`` CSV, molfit's split JSON and the same split for chemprop."""
+def prepare(name: str, seed: int, rows: int | None = None) -> tuple[Path, Path, Path, np.ndarray]:
+    """The dataset as ``smiles,y`` CSV (all rows, or a seed-0 sample of ``rows``), molfit's
+    split JSON and the same split for chemprop."""
     import molfit.data
 
-    work = OUT / f"{name}-{seed}"
+    work = OUT / (f"{name}-{seed}" if rows is None else f"{name}-n{rows}-{seed}")
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data.csv"
     if not data.exists():
         ds = molfit.data.load(name, validate=True)
-        frame = pd.DataFrame({"smiles": list(ds.smiles), "y": ds.frame[TARGETS[name]]})
-        frame.dropna().to_csv(data, index=False)
+        frame = pd.DataFrame({"smiles": list(ds.smiles), "y": ds.frame[TARGETS[name]]}).dropna()
+        if rows is not None:
+            frame = frame.sample(n=rows, random_state=0).sort_index()
+        frame.to_csv(data, index=False)
     split = work / "split.json"
     if not split.exists():
         subprocess.run([sys.executable, "-c", "from molfit.cli import main; main()", "data",
@@ -133,17 +139,23 @@ def main() -> None:
                     choices=[*MOLFIT_PARAMS, "chemprop", "chemprop-mean"])  # fmt: skip
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--core", type=int, default=1)
+    ap.add_argument("--rows", type=int, default=None, help="a random sample of N rows")
+    ap.add_argument("--table", action="store_true", help="print the table of results and exit")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = OUT / "results.jsonl"
+    if args.table:
+        table(results)
+        return
     done = set()
     if results.exists():
         for line in results.read_text().splitlines():
             r = json.loads(line)
             done.add((r["dataset"], r["seed"], r["config"], r["epochs"]))
-    for name in args.datasets:
+    for base in args.datasets:
+        name = base if args.rows is None else f"{base}:{args.rows}"
         for seed in args.seeds:
-            data, split, theirs, y = prepare(name, seed)
+            data, split, theirs, y = prepare(base, seed, args.rows)
             for config in args.configs:
                 if (name, seed, config, args.epochs) in done:
                     continue

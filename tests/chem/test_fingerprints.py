@@ -137,3 +137,20 @@ def test_max_tanimoto_of_odd_lengths_empty_rows_and_mismatched_lengths() -> None
     assert max_tanimoto(q_bits[:3], r_bits[:0]).tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="100 and 1024 bits"):
         max_tanimoto(q_bits, ECFP()(reference))
+
+
+def test_packed_rows_and_concatenation_keep_the_similarities() -> None:
+    from molfit.chem import PackedBits, max_tanimoto
+
+    query, reference = _moses_and_b3db(40, 300)
+    q_bits, r_bits = ECFP()(query), ECFP()(reference)
+    whole = PackedBits.from_bits(r_bits)
+    parts = [PackedBits.from_bits(r_bits[i : i + 128]) for i in range(0, len(r_bits), 128)]
+    joined = PackedBits.concatenate(parts, r_bits.shape[1])
+    assert np.array_equal(joined.words, whole.words) and np.array_equal(joined.counts, whole.counts)
+    picked = np.array([5, 0, 250, 17])
+    sub = whole.rows(picked)
+    assert len(sub) == 4 and np.array_equal(sub.counts, r_bits[picked].sum(axis=1))
+    assert np.array_equal(max_tanimoto(q_bits, sub), max_tanimoto(q_bits, r_bits[picked]))
+    empty = PackedBits.concatenate([], 1024)
+    assert len(empty) == 0 and empty.n_bits == 1024

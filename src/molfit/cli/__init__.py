@@ -33,6 +33,7 @@ from molfit.cli import (  # noqa: F401
 )
 from molfit.cli._app import app, state
 from molfit.errors import MolfitError
+from molfit.parallel import tune_allocator
 
 HINT = (
     "hint: this looks like a bug or an unexpected input; run again with `molfit --debug ...` "
@@ -59,6 +60,7 @@ def _error(message: str) -> None:
 def main() -> None:
     """Entry point of the ``molfit`` console script."""
     _quiet()
+    tune_allocator()  # freed tensors stay in the heap: no page faults on every step
     state["debug"] = "--debug" in sys.argv[1:2] or os.environ.get("MOLFIT_DEBUG") == "1"
     try:
         app()

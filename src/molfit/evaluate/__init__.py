@@ -12,6 +12,7 @@ from molfit.evaluate._metrics import (
     regression_calibration_curve,
     regression_metrics,
     set_metrics,
+    spearman,
     uncertainty_metrics,
 )
 from molfit.evaluate._report import (
@@ -40,6 +41,7 @@ __all__ = [
     "regression_figures",
     "regression_metrics",
     "set_metrics",
+    "spearman",
     "uncertainty_metrics",
     "write_report",
 ]
