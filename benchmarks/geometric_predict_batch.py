@@ -8,7 +8,8 @@ geometric models on real QM9 molecules: SchNet and PaiNN (molfit's defaults, tra
 epochs on 300 molecules: the weights do not change the cost), predicting energies of 2,000 other
 QM9 molecules, and PaiNN predicting energies and forces. Per batch size: microseconds per
 molecule of ``GeometricModel._member_outputs`` (featurization excluded, done once), best of two
-passes. Writes ``benchmarks/out/geometric_predict_batch.json``.
+passes, with the allocator tuned as the ``molfit`` command tunes it
+(:func:`molfit.parallel.tune_allocator`). Writes ``benchmarks/out/geometric_predict_batch.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from _machine import cpu_model
 
 from molfit.data import load
 from molfit.models import get_model
+from molfit.parallel import tune_allocator
 
 OUT = Path(__file__).resolve().parent / "out" / "geometric_predict_batch.json"
 SIZES = (8, 16, 32, 64, 128, 256, 1000)
@@ -40,6 +42,7 @@ def per_molecule_us(model, feats, *, forces: bool, batch_size: int) -> float:
 
 def main() -> None:
     torch.set_num_threads(1)
+    tune_allocator()
     ds = load("qm9")
     y = ds.frame["U0"].to_numpy()
     train, query = ds.structures.subset(range(300)), ds.structures.subset(range(10000, 12000))

@@ -195,3 +195,19 @@ def test_elements_unseen_in_training_are_refused_not_guessed(qm9, fitted, tmp_pa
     loaded = load_model(tmp_path / "run")
     np.testing.assert_array_equal(loaded.elements_, fitted.elements_)
     assert np.isnan(loaded.predict_record(["CCCl"]).mean[0])
+
+
+def test_predictions_do_not_depend_on_the_predict_batch_size(qm9, fitted):
+    """Small predict batches (the default, for the cache) give what one batch of everything
+    gives: energies, forces and the property path."""
+    from molfit.models._geometric import PREDICT_BATCH_SIZE
+
+    structures = qm9.structures.subset(range(60))
+    assert len(structures) > PREDICT_BATCH_SIZE
+    small = fitted.predict_energy_forces(structures)
+    whole = fitted.predict_energy_forces(structures, batch_size=len(structures))
+    np.testing.assert_allclose(small[0], whole[0], rtol=0, atol=1e-4)
+    for a, b in zip(small[1], whole[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+    mean, _ = fitted.predict_features(structures)
+    np.testing.assert_allclose(mean[:, 0], whole[0], rtol=0, atol=1e-4)

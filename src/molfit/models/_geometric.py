@@ -57,6 +57,12 @@ from molfit.structures import (
 )
 from molfit.train import autocast_for
 
+#: Structures per network call when predicting. Small batches keep a batch's pair tensors in the
+#: CPU's cache: on 2,000 QM9 molecules (~256 pairs each, one core) SchNet took 1.23 ms a molecule
+#: in batches of 16 against 3.4 ms in batches of 1,000, PaiNN with forces 3.8 ms against 13.2 ms
+#: in batches of 256 (benchmarks/RESULTS.md §6g). Training batches are the model's ``batch_size``.
+PREDICT_BATCH_SIZE = 16
+
 
 @dataclass
 class StructureFeatures:
@@ -431,7 +437,7 @@ class GeometricModel(DeepGraphModel):
             return np.zeros((0, self.n_tasks_)), None
         with autocast_for(self._precision()):
             outs = self._member_outputs(
-                F, forces=False, stress=False, dtype=torch.float32, batch_size=1000
+                F, forces=False, stress=False, dtype=torch.float32, batch_size=PREDICT_BATCH_SIZE
             )
         stacked = np.stack([o[TARGETS] for o in outs])
         return stacked.mean(axis=0), (stacked.std(axis=0) if len(outs) > 1 else None)
@@ -474,7 +480,7 @@ class GeometricModel(DeepGraphModel):
 
     def predict_properties(
         self, X: Any, *, forces: bool = True, stress: bool = False,
-        dtype: torch.dtype = torch.float32, batch_size: int = 256,
+        dtype: torch.dtype = torch.float32, batch_size: int = PREDICT_BATCH_SIZE,
     ) -> dict[str, Any]:  # fmt: skip
         """Energies, forces and stress of every structure through the members' models.
 
@@ -484,7 +490,7 @@ class GeometricModel(DeepGraphModel):
             stress: compute ``σ = (1/V) dE/dε`` (``NaN`` for non-periodic structures).
             dtype: float precision of the computation (``torch.float64`` for finite-difference
                 checks); the fitted members are not changed.
-            batch_size: structures per network call.
+            batch_size: structures per network call (:data:`PREDICT_BATCH_SIZE`).
 
         Returns:
             ``{"energy": (n,) eV, "forces": [(n_atoms_k, 3) eV/Å per structure],
@@ -526,7 +532,11 @@ class GeometricModel(DeepGraphModel):
         return result
 
     def predict_energy_forces(
-        self, X: Any, *, dtype: torch.dtype = torch.float32, batch_size: int = 256
+        self,
+        X: Any,
+        *,
+        dtype: torch.dtype = torch.float32,
+        batch_size: int = PREDICT_BATCH_SIZE,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Energies and forces ``F = -dE/dr`` of every structure (ensemble mean).
 
@@ -545,7 +555,11 @@ class GeometricModel(DeepGraphModel):
         return self.predict_energy_forces(X)[1]
 
     def predict_stress(
-        self, X: Any, *, dtype: torch.dtype = torch.float32, batch_size: int = 256
+        self,
+        X: Any,
+        *,
+        dtype: torch.dtype = torch.float32,
+        batch_size: int = PREDICT_BATCH_SIZE,
     ) -> np.ndarray:
         """Stress ``(1/V) dE/dε`` ``(n, 3, 3)`` eV/Å^3 (ASE's sign convention; ``NaN`` for
         structures without a periodic cell)."""
