@@ -197,17 +197,30 @@ def test_elements_unseen_in_training_are_refused_not_guessed(qm9, fitted, tmp_pa
     assert np.isnan(loaded.predict_record(["CCCl"]).mean[0])
 
 
-def test_predictions_do_not_depend_on_the_predict_batch_size(qm9, fitted):
+def test_predictions_do_not_depend_on_the_predict_batch_size(qm9, fitted, monkeypatch):
     """Small predict batches (the default, for the cache) give what one batch of everything
     gives: energies, forces and the property path."""
-    from molfit.models._geometric import PREDICT_BATCH_SIZE
+    import molfit.models._geometric as geometric
 
     structures = qm9.structures.subset(range(60))
-    assert len(structures) > PREDICT_BATCH_SIZE
+    assert len(structures) > geometric.PREDICT_BATCH_SIZE
     small = fitted.predict_energy_forces(structures)
+    monkeypatch.setattr(geometric, "PREDICT_MAX_PAIRS", 10**9)
     whole = fitted.predict_energy_forces(structures, batch_size=len(structures))
     np.testing.assert_allclose(small[0], whole[0], rtol=0, atol=1e-4)
     for a, b in zip(small[1], whole[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
     mean, _ = fitted.predict_features(structures)
     np.testing.assert_allclose(mean[:, 0], whole[0], rtol=0, atol=1e-4)
+
+
+def test_pair_budget_batches_keep_order_and_both_limits():
+    from molfit.train._task import make_structure_loader, pair_budget_batches
+
+    assert pair_budget_batches([100, 100, 100, 5000, 10, 10], 2, 300) == [[0, 1], [2], [3], [4, 5]]
+    assert pair_budget_batches([], 16, 4096) == []
+    batches = pair_budget_batches([256] * 40, 16, 4096)
+    assert [len(b) for b in batches] == [16, 16, 8]
+    assert [i for b in batches for i in b] == list(range(40))
+    with pytest.raises(ValueError, match="shuffle"):
+        make_structure_loader([], shuffle=True, max_pairs=10)

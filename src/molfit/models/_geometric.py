@@ -57,11 +57,14 @@ from molfit.structures import (
 )
 from molfit.train import autocast_for
 
-#: Structures per network call when predicting. Small batches keep a batch's pair tensors in the
+#: Structures per network call when predicting, at most, and neighbour pairs per call, at most
+#: (a structure with more pairs goes alone). Small batches keep a batch's pair tensors in the
 #: CPU's cache: on 2,000 QM9 molecules (~256 pairs each, one core) SchNet took 1.23 ms a molecule
 #: in batches of 16 against 3.4 ms in batches of 1,000, PaiNN with forces 3.8 ms against 13.2 ms
-#: in batches of 256 (benchmarks/RESULTS.md §6g). Training batches are the model's ``batch_size``.
+#: in batches of 256; on 64-atom diamond cells PaiNN took 78 ms a cell alone, 399 ms in batches
+#: of 16 (benchmarks/RESULTS.md §6g). Training batches are the model's ``batch_size``.
 PREDICT_BATCH_SIZE = 16
+PREDICT_MAX_PAIRS = 4096
 
 
 @dataclass
@@ -403,8 +406,12 @@ class GeometricModel(DeepGraphModel):
     ) -> list[dict[str, np.ndarray]]:  # fmt: skip
         """Each member's outputs (float64 numpy) over all structures, computed on a copy of its
         model in ``dtype`` (the fitted members are never changed)."""
+        from molfit.train import make_structure_loader
+
         results = []
-        loader = self._loader(feats, batch_size=batch_size, dtype=dtype)
+        loader = make_structure_loader(
+            list(feats.items), batch_size=batch_size, dtype=dtype, max_pairs=PREDICT_MAX_PAIRS
+        )
         for model in self.models_:
             net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)
             was_training = net.training

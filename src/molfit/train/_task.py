@@ -277,6 +277,7 @@ def make_structure_loader(
     shuffle: bool = False,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
+    max_pairs: int | None = None,
 ) -> DataLoader:
     """Batches ``(Batch3D, labels)`` of :class:`~molfit.structures.StructureItem` s.
 
@@ -287,6 +288,12 @@ def make_structure_loader(
             atom (``forces (n_atoms_total, 3)`` eV/Å, atoms in item order). Kept float64.
         batch_size, shuffle, seed: as :func:`molfit.train.make_loader` (seeded shuffling).
         dtype: of positions and cells in the batches.
+        max_pairs: also close a batch before its neighbour pairs would exceed this many (a
+            structure with more pairs is a batch of its own); in input order, so not with
+            ``shuffle``. Keeps a batch's pair tensors in cache when predicting crystals.
+
+    Raises:
+        ValueError: ``max_pairs`` together with ``shuffle``.
     """
     from molfit.structures import collate_structures
 
@@ -296,6 +303,16 @@ def make_structure_loader(
     collate = StructureCollate(
         items, per_structure, per_atom, partial(collate_structures, dtype=dtype)
     )
+    if max_pairs is not None:
+        if shuffle:
+            raise ValueError("max_pairs batches keep the input order: not with shuffle=True")
+        return DataLoader(
+            range(len(items)),
+            batch_sampler=pair_budget_batches(
+                [len(item.pair_i) for item in items], batch_size, max_pairs
+            ),
+            collate_fn=collate,
+        )
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(
         range(len(items)),
@@ -304,3 +321,22 @@ def make_structure_loader(
         collate_fn=collate,
         generator=generator,
     )
+
+
+def pair_budget_batches(
+    n_pairs: Sequence[int], max_structures: int, max_pairs: int
+) -> list[list[int]]:
+    """Consecutive index batches of at most ``max_structures`` structures and ``max_pairs``
+    neighbour pairs (``n_pairs`` per structure); a structure above ``max_pairs`` alone."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, n in enumerate(n_pairs):
+        if current and (len(current) >= max_structures or total + n > max_pairs):
+            batches.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += int(n)
+    if current:
+        batches.append(current)
+    return batches
