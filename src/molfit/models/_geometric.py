@@ -163,7 +163,8 @@ class GeometricModel(DeepGraphModel):
 
     def _loader(self, feats: StructureFeatures, labels: dict[str, np.ndarray] | None = None, *,
                 shuffle: bool = False, seed: int = 0, batch_size: int | None = None,
-                dtype: torch.dtype = torch.float32) -> Any:  # fmt: skip
+                dtype: torch.dtype = torch.float32,
+                max_pairs: int | None = None) -> Any:  # fmt: skip
         from molfit.train import make_structure_loader
 
         return make_structure_loader(
@@ -173,6 +174,7 @@ class GeometricModel(DeepGraphModel):
             shuffle=shuffle,
             seed=seed,
             dtype=dtype,
+            max_pairs=max_pairs,
         )
 
     # -- network --------------------------------------------------------------------------------
@@ -406,11 +408,9 @@ class GeometricModel(DeepGraphModel):
     ) -> list[dict[str, np.ndarray]]:  # fmt: skip
         """Each member's outputs (float64 numpy) over all structures, computed on a copy of its
         model in ``dtype`` (the fitted members are never changed)."""
-        from molfit.train import make_structure_loader
-
         results = []
-        loader = make_structure_loader(
-            list(feats.items), batch_size=batch_size, dtype=dtype, max_pairs=PREDICT_MAX_PAIRS
+        loader = self._loader(
+            feats, batch_size=batch_size, dtype=dtype, max_pairs=PREDICT_MAX_PAIRS
         )
         for model in self.models_:
             net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)

@@ -2,7 +2,7 @@
 the applicability domain, and :class:`CalibratedModel`, which wraps any molfit estimator in all
 three."""
 
-from molfit.uncertainty._calibrated import CalibratedModel
+from molfit.uncertainty._calibrated import CalibratedModel, calibrated_std
 from molfit.uncertainty._conformal import (
     ProbabilityCalibrator,
     conformal_quantile,
@@ -24,6 +24,7 @@ __all__ = [
     "ApplicabilityDomain",
     "CalibratedModel",
     "ProbabilityCalibrator",
+    "calibrated_std",
     "conformal_quantile",
     "cv_plus_interval",
     "jackknife_plus_interval",

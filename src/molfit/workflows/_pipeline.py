@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -278,7 +277,9 @@ def score(
             if lower is not None and getattr(pred, "coverage", None):
                 # the Gaussian implied by the conformal interval: calibrated, unlike a raw
                 # per-tree spread that can be exactly 0 on training look-alikes
-                std = (upper - lower) / (2 * NormalDist().inv_cdf(0.5 + pred.coverage / 2))
+                from molfit.uncertainty import calibrated_std
+
+                std = calibrated_std(lower, upper, pred.coverage)
             if lower is not None or (std is not None and np.isfinite(std).any()):
                 m.update(uncertainty_metrics(yt, mean, std, lower, upper))
             if units.get(target) == "eV" and "mae" in m:
