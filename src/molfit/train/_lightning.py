@@ -153,6 +153,23 @@ class BestWeights(Callback):
         self.best_epoch = state_dict["best_epoch"]
 
 
+class CloseProcessGroup(Callback):
+    """End a spawned DDP worker's process group together with its peers, once fitting is done.
+
+    Left to the interpreter's exit, each spawned rank tears down gloo on its own schedule; a rank
+    that exits while a peer's connection threads are still running can abort with
+    ``terminate called without an active exception`` (SIGABRT), which fails the whole fit.
+    Every rank waits for the others (a barrier), then destroys its group. Callbacks' ``teardown``
+    runs after the strategy's, so nothing collective follows it in the worker.
+    """
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
+
 class StderrProgressBar(TQDMProgressBar):
     """Lightning's tqdm progress bar on stderr (Lightning writes to stdout, which mixes the bar
     into output a user pipes to a file: ``molfit train ... > log.txt``)."""
@@ -229,6 +246,7 @@ def make_trainer(
         # Spawned workers receive the model through shared memory; the default file-descriptor
         # strategy fails where /dev/shm cannot be resized (containers), named files do not.
         torch.multiprocessing.set_sharing_strategy("file_system")
+        callbacks.append(CloseProcessGroup())
     return L.Trainer(
         max_epochs=max_epochs,
         accelerator=accelerator,
