@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from molfit.nn._gemm import linear
 from molfit.nn._heads import make_head
 
 AGGREGATIONS = ("mean", "sum", "norm", "mean+norm")
@@ -164,17 +165,18 @@ class BondMessagePassing(nn.Module):
         # W_i [x_v || e_vw] = (W_x x)_v + W_e e_vw: the atom part is computed once per atom,
         # not once per directed bond (~2x fewer rows in the widest input product)
         w_atom, w_bond = self.W_i.weight[:, :n_atom], self.W_i.weight[:, n_atom:]
-        a = torch.addmm(torch.index_select(x @ w_atom.T, 0, src), edge_attr, w_bond.T)
+        a = linear(edge_attr, w_bond, add=torch.index_select(linear(x, w_atom), 0, src))
         h = torch.relu(a)
-        w_h = self.W_h.weight.T
+        w_h = self.W_h.weight
         for _ in range(self.depth - 1):
             incoming = h.new_zeros(n_atoms, h.shape[1]).index_add_(0, dst, h)
             # index_select rather than fancy indexing: its backward is an index_add, where
             # ``tensor[index]`` backpropagates through a slower sorting index_put
             m = torch.index_select(incoming, 0, src) - torch.index_select(h, 0, rev_index)
-            h = self.dropout(torch.relu(torch.addmm(a, m, w_h)))  # a + W_h m in one call
+            h = self.dropout(torch.relu(linear(m, w_h, add=a)))  # a + W_h m in one call
         incoming = h.new_zeros(n_atoms, h.shape[1]).index_add_(0, dst, h)
-        out = self.dropout(torch.relu(self.W_o(torch.cat([x, incoming], dim=1))))
+        out = linear(torch.cat([x, incoming], dim=1), self.W_o.weight, self.W_o.bias)
+        out = self.dropout(torch.relu(out))
         return out[:n_real]
 
 
