@@ -16,7 +16,8 @@ before the default pooling became ``mean+norm``, i.e. with ``mean``), ``chemprop
 mean``), and ablations of molfit's recipe: ``molfit-mean`` (mean aggregation), ``molfit-norm``
 (sum / 100, chemprop's CLI default), ``molfit-all`` (no inner validation hold-out: every
 training row trains, the last epoch is kept), ``molfit-all-norm``, ``molfit-meannorm`` (mean
-and sum/100 side by side).
+and sum/100 side by side), ``molfit-torch-gemm`` (the defaults with ``MOLFIT_GEMM=torch``:
+every product in torch's MKL, as before molfit.nn.linear).
 ``--rows N`` takes a random N-row sample of each dataset (the same rows for every seed, drawn with
 seed 0) before splitting: data sets of the size the issue measured (~800 molecules), recorded as
 ``dataset`` ``NAME:N``.
@@ -51,12 +52,16 @@ MOLFIT_PARAMS = {
     "molfit-meannorm": ["--param", "aggregation=mean+norm"],
     "molfit-all": ["--param", "val_fraction=0"],
     "molfit-all-norm": ["--param", "val_fraction=0", "--param", "aggregation=norm"],
+    "molfit-torch-gemm": [],
 }
+# environment of a config: molfit-torch-gemm keeps every product in torch's MKL (the default
+# before molfit.nn.linear, RESULTS §6h)
+MOLFIT_ENV = {"molfit-torch-gemm": {"MOLFIT_GEMM": "torch"}}
 
 
-def timed(cmd: list[str], core: int) -> tuple[float, float]:
+def timed(cmd: list[str], core: int, extra_env: dict | None = None) -> tuple[float, float]:
     """Run ``cmd`` pinned to ``core``; return (wall s, CPU s of the process tree)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(extra_env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(["taskset", "-c", str(core), *cmd], env=env, capture_output=True,
@@ -103,7 +108,7 @@ def run_molfit(config: str, data: Path, split: Path, seed: int, epochs: int, cor
            "--target", "y", "--model", "dmpnn", "--epochs", str(epochs), "--split-file",
            str(split), "--seed", str(seed), "--no-progress", "--out", str(run),
            *MOLFIT_PARAMS[config]]  # fmt: skip
-    wall, cpu = timed(cmd, core)
+    wall, cpu = timed(cmd, core, MOLFIT_ENV.get(config))
     pred = pd.read_csv(run / "test_predictions.csv")
     col = next(c for c in pred.columns if c.startswith("prediction"))
     fit_s = json.loads((run / "metrics.json").read_text())["fit_seconds"]
