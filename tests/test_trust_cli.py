@@ -65,10 +65,27 @@ def test_suggest_and_learn_cli(tmp_path) -> None:
     table = pd.read_csv(out)
     assert len(table) == 5 and table["why"].str.contains("novelty").all()
     assert table["std"].iloc[0] > 0
+    # rows that are not molecules are left out with a warning naming them; pool_index still
+    # counts the pool's rows as given
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("smiles\nCCO\nnot_a_molecule\nc1ccccc1O\nCCN\n")
+    mixed_out = tmp_path / "mixed_out.csv"
+    result = CliRunner().invoke(
+        app, ["suggest", str(run), str(mixed), "--n", "3", "--out", str(mixed_out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "left out 1 of 4 rows" in result.output and "row 2 'not_a_molecule'" in result.output
+    picked = pd.read_csv(mixed_out)
+    assert sorted(picked["pool_index"]) == [0, 2, 3]
+    assert dict(zip(picked.smiles, picked.pool_index, strict=True)) == {
+        "CCO": 0,
+        "c1ccccc1O": 2,
+        "CCN": 3,
+    }
     bad = tmp_path / "bad.csv"
-    bad.write_text("smiles\nCCO\nnot_a_molecule\n")
+    bad.write_text("smiles\nnot_a_molecule\nC1CC\n")
     result = CliRunner().invoke(app, ["suggest", str(run), str(bad)])
-    assert result.exit_code != 0 and "row 2" in str(result.exception)
+    assert result.exit_code != 0 and "no row of column 'smiles'" in str(result.exception)
     learn_out = tmp_path / "learn"
     result = CliRunner().invoke(
         app,

@@ -32,6 +32,7 @@ from molfit.cli import (  # noqa: F401
     _train,
 )
 from molfit.cli._app import app, state
+from molfit.cli._examples import EXAMPLES
 from molfit.errors import MolfitError
 from molfit.parallel import tune_allocator
 
@@ -79,4 +80,4 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "main"]
+__all__ = ["EXAMPLES", "app", "main"]

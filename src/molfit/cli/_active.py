@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
-from molfit.cli._common import RunDirArg, run_path
+from molfit.cli._common import RunDirArg, run_path, warn
 from molfit.cli._compare import load_labelled
+from molfit.cli._examples import epilog
 
 STRATEGY_HELP = (
     "max-std, ei, ucb, diverse (σ × novelty), variance (GP integrated-variance reduction: "
@@ -18,24 +19,44 @@ STRATEGY_HELP = (
 )
 
 
-def _pool_smiles(pool: str, smiles_column: str | None) -> list[str]:
-    from rdkit import Chem
+def _pool_smiles(pool: str, smiles_column: str | None) -> tuple[list[str], list[int]]:
+    """The pool's parseable SMILES and their 0-based rows in the pool.
+
+    Rows RDKit cannot parse are left out with one warning that counts them and names the
+    first few (a vendor file or a dataset with a broken row still gets its suggestions).
+
+    Raises:
+        InputError: no row of the pool is a molecule.
+    """
+    from rdkit import Chem, RDLogger
 
     from molfit.data import find_smiles_column, list_datasets, load, read_input_table
     from molfit.errors import InputError
 
     if pool in {d.name for d in list_datasets()}:
-        return list(load(pool).smiles)
-    frame = read_input_table(pool)
-    column = find_smiles_column(frame, smiles_column, pool)
-    smiles = [str(s) for s in frame[column]]
-    for i, s in enumerate(smiles):
-        if Chem.MolFromSmiles(s) is None:
-            raise InputError(f"{pool}: row {i + 1}, column {column!r}: cannot parse SMILES {s!r}")
-    return smiles
+        smiles, column = [str(s) for s in load(pool).smiles], "smiles"
+    else:
+        frame = read_input_table(pool)
+        column = find_smiles_column(frame, smiles_column, pool)
+        smiles = [str(s) for s in frame[column]]
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        ok = [Chem.MolFromSmiles(s) is not None for s in smiles]
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    bad = [i for i, good in enumerate(ok) if not good]
+    if len(bad) == len(smiles):
+        raise InputError(f"{pool}: no row of column {column!r} is a SMILES RDKit can parse")
+    if bad:
+        named = ", ".join(f"row {i + 1} {smiles[i]!r}" for i in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        warn(f"{pool}: left out {len(bad)} of {len(smiles)} rows that are not molecules "
+             f"({named}{more}); pool_index counts every row")  # fmt: skip
+    kept = [i for i, good in enumerate(ok) if good]
+    return [smiles[i] for i in kept], kept
 
 
-@app.command("suggest")
+@app.command("suggest", epilog=epilog("suggest"))
 def suggest(
     run_dir: RunDirArg,
     pool: Annotated[str, typer.Argument(help="Candidates: a SMILES file or a built-in dataset.")],
@@ -59,14 +80,16 @@ def suggest(
     from molfit.workflows import load_run_model, write_table_atomic
 
     model = load_run_model(run_path(run_dir))
+    smiles, rows = _pool_smiles(pool, smiles_column)
     table = suggest_api(
         model,
-        _pool_smiles(pool, smiles_column),
+        smiles,
         n=n,
         strategy=strategy,
         best=best,
         maximize=not minimize,
     )
+    table["pool_index"] = [rows[i] for i in table["pool_index"]]  # rows of the pool as given
     write_table_atomic(table, out)
     for row in table.itertuples():
         typer.echo(
@@ -75,7 +98,7 @@ def suggest(
     typer.echo(f"suggestions: {out}")
 
 
-@app.command("learn")
+@app.command("learn", epilog=epilog("learn"))
 def learn(
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],
     start: Annotated[int, typer.Option("--start", help="Random labels to begin with.")] = 50,

@@ -11,6 +11,7 @@ import typer
 
 from molfit.cli._app import app
 from molfit.cli._common import run_path
+from molfit.cli._examples import epilog
 
 _ORACLE_HELP = (
     "xtb (GFN2-xTB, tblite), dft (pyscf; B3LYP/def2-SVP by default), emt (ASE), chgnet or "
@@ -40,7 +41,7 @@ OracleOptions = Annotated[
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="extxyz file, appended as frames come.")]
 
 
-@app.command("label")
+@app.command("label", epilog=epilog("label"))
 def label_command(
     source: Annotated[Path, typer.Argument(help="Structures to label (extxyz, XYZ, CIF...).")],
     out: OutOpt,
@@ -58,7 +59,7 @@ def label_command(
     typer.echo(f"{result.n_frames} labelled frames in {out}{resumed}; {result.seconds:.1f} s")
 
 
-@app.command("sample")
+@app.command("sample", epilog=epilog("sample"))
 def sample_command(
     start: Annotated[str, typer.Argument(help="Start structure file, or a SMILES.")],
     out: OutOpt,
@@ -143,7 +144,7 @@ RunArg = Annotated[
 StartArg = Annotated[str, typer.Argument(help="Start structure file (first frame), or a SMILES.")]
 
 
-@app.command("md")
+@app.command("md", epilog=epilog("md"))
 def md_command(
     run: RunArg,
     start: StartArg,
@@ -217,7 +218,7 @@ def _md_replicas(calc: object, atoms: object, start: str, out: Path, replicas: i
         raise typer.Exit(1)
 
 
-@app.command("relax")
+@app.command("relax", epilog=epilog("relax"))
 def relax_command(
     run: RunArg,
     start: StartArg,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 
 def load_labelled(
@@ -63,7 +64,7 @@ def load_labelled(
     return [smiles[i] for i in keep], y[keep], name, unit
 
 
-@app.command("compare")
+@app.command("compare", epilog=epilog("compare"))
 def compare(
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],
     models: Annotated[

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 
 def _repeat(text: str) -> tuple[int, int, int]:
@@ -24,7 +25,7 @@ def _repeat(text: str) -> tuple[int, int, int]:
     return values[0], values[1], values[2]
 
 
-@app.command("build")
+@app.command("build", epilog=epilog("build"))
 def build_command(
     element: Annotated[str, typer.Argument(help="Element (Cu) or formula (NaCl, with rocksalt).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="CIF, POSCAR (.vasp) or extxyz.")],
@@ -71,7 +72,7 @@ def build_command(
     )
 
 
-@app.command("perturb")
+@app.command("perturb", epilog=epilog("perturb"))
 def perturb_command(
     start: Annotated[Path, typer.Argument(help="Crystal to perturb (CIF, POSCAR, extxyz).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="extxyz of unlabelled cells.")],

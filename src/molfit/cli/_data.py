@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 data_app = typer.Typer(
     name="data",
@@ -28,7 +29,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-@data_app.command("list")
+@data_app.command("list", epilog=epilog("data list"))
 def list_command() -> None:
     """List the built-in datasets: name, size, task, targets with units."""
     from molfit.data import list_datasets
@@ -40,7 +41,7 @@ def list_command() -> None:
     typer.echo(_table(rows, ["name", "size", "task", "targets [unit]", "package"]))
 
 
-@data_app.command("show")
+@data_app.command("show", epilog=epilog("data show"))
 def show_command(
     name: Annotated[str, typer.Argument(help="dataset name, see `molfit data list`")],
     rows: Annotated[int, typer.Option("--rows", "-n", help="rows of the table to print")] = 5,
@@ -76,7 +77,7 @@ def show_command(
     typer.echo(ds.label_stats().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
-@data_app.command("check")
+@data_app.command("check", epilog=epilog("data check"))
 def check_command(
     file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, .smi, SDF, XYZ or extxyz file")],
     smiles_column: Annotated[

@@ -10,9 +10,10 @@ import typer
 
 from molfit.cli._app import app
 from molfit.cli._common import RunDirArg, print_metrics, run_path, warn
+from molfit.cli._examples import epilog
 
 
-@app.command("evaluate")
+@app.command("evaluate", epilog=epilog("evaluate"))
 def evaluate(
     run_dir: RunDirArg,
     data: Annotated[str, typer.Argument(help="A labelled file or a built-in dataset.")],

@@ -9,9 +9,10 @@ import typer
 
 from molfit.cli._app import app
 from molfit.cli._common import run_path
+from molfit.cli._examples import epilog
 
 
-@app.command("explain")
+@app.command("explain", epilog=epilog("explain"))
 def explain(
     run_dir: Annotated[
         Path, typer.Argument(help="Run directory of a graph model (`molfit train --model dmpnn`).")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 models_app = typer.Typer(
     name="models",
@@ -30,7 +31,7 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
 
 
-@models_app.command("list")
+@models_app.command("list", epilog=epilog("models list"))
 def list_command(
     classes: Annotated[
         bool, typer.Option("--classes", help="Only the model classes, one name per line.")
@@ -77,7 +78,7 @@ def list_command(
     typer.echo("details: molfit models show NAME")
 
 
-@models_app.command("show")
+@models_app.command("show", epilog=epilog("models show"))
 def show_command(
     name: Annotated[str, typer.Argument(help="A shipped pretrained model (molfit models list).")],
     as_json: Annotated[bool, typer.Option("--json", help="The whole card as JSON.")] = False,

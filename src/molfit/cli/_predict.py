@@ -10,6 +10,7 @@ import typer
 
 from molfit.cli._app import app
 from molfit.cli._common import RunDirArg, run_path, warn
+from molfit.cli._examples import epilog
 
 #: inputs of at most this many rows (one SMILES...) also get their predictions printed
 SHOW_ROWS = 5
@@ -42,7 +43,7 @@ def _show(out: Path) -> None:
                 typer.echo(f"{name}: error: {row['error']}")
 
 
-@app.command("predict")
+@app.command("predict", epilog=epilog("predict"))
 def predict(
     run_dir: RunDirArg,
     input: Annotated[

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 
-@app.command("primer")
+@app.command("primer", epilog=epilog("primer"))
 def primer(
     port: Annotated[
         int, typer.Option("--port", help="TCP port on 127.0.0.1; 0 picks a free one.", min=0)

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from molfit.cli._app import app
+from molfit.cli._examples import epilog
 
 _WHICH = "eos,elastic,vacancy,rdf"
 
@@ -32,7 +33,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
-@app.command("properties")
+@app.command("properties", epilog=epilog("properties"))
 def properties_command(
     run: Annotated[str, typer.Argument(help="Run or model directory, or an oracle name (emt...).")],
     structure: Annotated[Path, typer.Argument(help="Crystal (CIF, POSCAR or extxyz).")],

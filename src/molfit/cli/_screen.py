@@ -9,9 +9,10 @@ import typer
 
 from molfit.cli._app import app
 from molfit.cli._common import run_path, warn
+from molfit.cli._examples import epilog
 
 
-@app.command("screen")
+@app.command("screen", epilog=epilog("screen"))
 def screen_command(
     run_dirs: Annotated[
         list[Path],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from molfit.cli._data import data_app
+from molfit.cli._examples import epilog
 from molfit.errors import InputError
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def format_split(split: Split) -> str:
     return "\n".join(lines)
 
 
-@data_app.command("split")
+@data_app.command("split", epilog=epilog("data split"))
 def split_command(
     source: Annotated[
         str, typer.Argument(help="built-in dataset name (molfit data list) or a data file")

@@ -15,6 +15,7 @@ from molfit.cli._common import (
     print_metrics,
     warn,
 )
+from molfit.cli._examples import epilog
 from molfit.errors import InputError
 
 # kept importable from here: `molfit evaluate` and older scripts use it
@@ -29,7 +30,7 @@ def _list_models(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command("train")
+@app.command("train", epilog=epilog("train"))
 def train(
     data: Annotated[
         str, typer.Argument(help="A CSV/TSV/Parquet/SDF/XYZ file or a built-in dataset.")
