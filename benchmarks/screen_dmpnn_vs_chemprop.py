@@ -8,7 +8,10 @@ command runs whole (start-up, model load, reading, writing), pinned to one core 
 wall time, CPU time and the peak RSS of the process tree are recorded (``screen_scale.timed``).
 Steps are skipped when their result is in ``out/screen_dmpnn/results.json``.
 
-    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/screen_dmpnn_vs_chemprop.py
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/screen_dmpnn_vs_chemprop.py [--steps A,B]
+
+``molfit-fp32-torch-gemm`` is the float32 screen with ``MOLFIT_GEMM=torch`` (every product in
+torch's MKL, as before ``molfit.nn.linear``); ``--steps`` runs only the steps named.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ def main() -> None:
                                      "--no-progress", "--out", str(bf16_run)], "1"),
         "molfit-fp32": lambda: timed([*MOLFIT, "screen", str(DATA / "molfit"), str(smi), "-o",
                                       str(OUT / "screen-fp32"), "--no-progress"], "1"),
+        "molfit-fp32-torch-gemm": lambda: timed(["env", "MOLFIT_GEMM=torch", *MOLFIT, "screen",
+                                                 str(DATA / "molfit"), str(smi), "-o",
+                                                 str(OUT / "screen-fp32"), "--no-progress"], "1"),
         "molfit-bf16": lambda: timed([*MOLFIT, "screen", str(bf16_run), str(smi), "-o",
                                       str(OUT / "screen-bf16"), "--no-progress"], "1"),
         "chemprop": lambda: timed([str(CHEMPROP), "predict", "-i", str(csv), "--model-paths",
@@ -63,11 +69,12 @@ def main() -> None:
                                    str(OUT / "chemprop_preds.csv"), "--accelerator", "cpu",
                                    "-n", "0"], "1"),
     }  # fmt: skip
+    wanted = sys.argv[sys.argv.index("--steps") + 1].split(",") if "--steps" in sys.argv else steps
     for name, step in steps.items():
-        if name in results:
+        if name in results or name not in wanted:
             continue
         for leftover in (OUT / "screen-fp32", OUT / "screen-bf16"):
-            if name.endswith(leftover.name.split("-")[1]) and leftover.exists():
+            if leftover.name.split("-")[1] in name and leftover.exists():
                 shutil.rmtree(leftover)
         row = step()
         row.update(cpu=cpu_model(), date=time.strftime("%Y-%m-%d"), molecules=N)
