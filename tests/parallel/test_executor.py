@@ -104,3 +104,30 @@ def test_dask_equals_serial_on_a_two_worker_cluster(smiles):
         bad[161] = "C1CC"
         with pytest.raises(InvalidMoleculeError, match=r"^row 162: "):
             ex.map(ecfp._chunk, bad)
+
+
+def _torch_threads(chunk):
+    import os
+
+    import torch
+
+    return [(torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS"))] * len(chunk)
+
+
+def test_forked_workers_share_the_cores_instead_of_each_taking_all(monkeypatch):
+    import torch
+
+    from molfit.parallel import n_cpus, worker_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert worker_threads(1) == n_cpus() and worker_threads(10 * n_cpus()) == 1
+    assert worker_threads(2) == max(1, n_cpus() // 2)
+    parent = torch.get_num_threads()
+    torch.set_num_threads(max(2, n_cpus()))  # what a forked worker would otherwise inherit
+    try:
+        with Executor("processes", n_workers=2, chunk_size=2) as ex:
+            seen = {pair for part in ex.map(_torch_threads, list(range(8))) for pair in part}
+    finally:
+        torch.set_num_threads(parent)
+    want = worker_threads(2)
+    assert seen == {(want, str(want))}

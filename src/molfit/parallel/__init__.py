@@ -10,6 +10,7 @@ from molfit.parallel._executor import (
     n_cpus,
     parallel_map,
     resolve_n_jobs,
+    worker_threads,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "parallel_map",
     "resolve_n_jobs",
     "tune_allocator",
+    "worker_threads",
 ]

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 from molfit.errors import InputError, InvalidMoleculeError, RowIssue
 from molfit.parallel._chunks import _check_size, numbered_chunks
 
-__all__ = ["BACKENDS", "Executor", "n_cpus", "parallel_map", "resolve_n_jobs"]
+__all__ = ["BACKENDS", "Executor", "n_cpus", "parallel_map", "resolve_n_jobs", "worker_threads"]
 
 T = TypeVar("T")
 Backend = Literal["serial", "processes", "dask"]
@@ -71,9 +71,26 @@ def _run_chunk(fn: Callable[[Sequence[Any]], Any], start: int, chunk: Sequence[A
         return ("error", None, str(exc))
 
 
-def _init_worker(fn: Callable[[Sequence[Any]], Any]) -> None:
+def worker_threads(workers: int) -> int:
+    """Threads each of ``workers`` processes gets for its own math: the cores this process may
+    run on shared out, at least one (``n_cpus() // workers``)."""
+    return max(1, n_cpus() // max(1, workers))
+
+
+def _share_cores(threads: int) -> None:
+    """Hold a worker's thread pools to ``threads``: forked workers inherit torch's pool of one
+    thread per core, and N of them oversubscribe the cores N times. Libraries a worker loads
+    later read ``OMP_NUM_THREADS`` (set only where the user has not set it)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def _init_worker(fn: Callable[[Sequence[Any]], Any], threads: int = 1) -> None:
     global _WORKER_FN
     _WORKER_FN = fn
+    _share_cores(threads)
     # objects inherited through fork are never garbage: keep the collector from walking (and so
     # copying, page by page) the parent's whole heap in every worker
     gc.freeze()
@@ -267,7 +284,10 @@ class Executor:
     ) -> Iterator[T]:
         limit = self._in_flight(workers)
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(fn,)
+            max_workers=workers,
+            mp_context=_context(),
+            initializer=_init_worker,
+            initargs=(fn, worker_threads(workers)),
         )
         pending: deque[Future[Any]] = deque()
         try:
