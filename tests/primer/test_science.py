@@ -153,3 +153,12 @@ def test_shift_sigma_and_domain_flag_grow_on_an_organometallic(server):
     assert "Fe" in ferrocene["note"]
     assert ferrocene["similarity"] < organic["similarity"]
     assert ferrocene["std"] > organic["std"]
+
+
+def test_closing_waits_for_the_step_in_progress_and_skips_the_rest(zoo_models, primer_cache):
+    srv = create_server(0, model=False, cache=primer_cache, models=zoo_models)
+    srv.server_close()  # at once: the first step is in progress, the rest never start
+    assert not srv.busy()
+    states = {name: slot.state for name, slot in srv.science.slots.items()}
+    assert set(states.values()) <= {"ready", "failed"}
+    assert srv.science.slots["rashomon"].error == "rashomon: the primer is closing"

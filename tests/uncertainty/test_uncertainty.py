@@ -132,6 +132,32 @@ def test_domain_flags_a_platinum_complex(b3db_regression) -> None:
     assert (ad.train_nn_similarity_ >= ad.threshold_).mean() == pytest.approx(0.95, abs=0.01)
 
 
+def test_domain_flags_molecules_outside_the_training_size_range(b3db_regression, tmp_path) -> None:
+    smiles, _ = b3db_regression
+    mols = to_mols(smiles[:400])
+    heavy = [m.GetNumHeavyAtoms() for m in mols]
+    ad = ApplicabilityDomain().fit(mols)
+    assert ad.heavy_atoms_range_ == (min(heavy), max(heavy))
+    # a dimer of the largest training molecule: made of familiar fragments, twice the size
+    big = max(range(len(mols)), key=heavy.__getitem__)
+    dimer = f"{smiles[big]}.{smiles[big]}"
+    sim, inside, notes = ad.score(to_mols([smiles[big], dimer, "C"]))
+    assert inside[0] and notes[0] == ""
+    assert sim[1] == pytest.approx(1.0)  # the fingerprint sees nothing new
+    assert not inside[1] and f"{2 * max(heavy)} heavy atoms, more than any" in notes[1]
+    if min(heavy) > 1:
+        assert not inside[2] and "1 heavy atoms, fewer than any" in notes[2]
+    # saved and loaded, the range is kept; a domain saved without it (older runs) skips it
+    state = ad.state()
+    again = ApplicabilityDomain.from_state(state)
+    assert again.heavy_atoms_range_ == ad.heavy_atoms_range_
+    older = ApplicabilityDomain.from_state(
+        {k: v for k, v in state.items() if k != "heavy_atoms_range"}
+    )
+    assert older.heavy_atoms_range_ is None
+    assert older.score(to_mols([dimer]))[1][0]
+
+
 def test_unparseable_rows_get_errors_and_the_rest_is_predicted(b3db_regression, tmp_path) -> None:
     smiles, y = b3db_regression
     cm = CalibratedModel(get_model("ridge"), method="split").fit(

@@ -105,8 +105,13 @@ class Science:
         }
         self.sessions = MDSessions()
         self.missing: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         if enabled:
-            threading.Thread(target=self._prepare, daemon=True, name="primer-science").start()
+            self._thread = threading.Thread(
+                target=self._prepare, daemon=True, name="primer-science"
+            )
+            self._thread.start()
         else:
             for slot in self.slots.values():
                 slot.fail("the science slides are disabled")
@@ -134,20 +139,50 @@ class Science:
         first = next(iter(targets.values()), {})
         return str(first.get("unit", "")) if isinstance(first, dict) else ""
 
+    def busy(self) -> bool:
+        """Whether the background preparation is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self, wait: float = 300.0) -> None:
+        """Stop preparing: the slots not started yet fail with "the primer is closing", and
+        the one being computed is waited for (at most ``wait`` seconds).
+
+        A thread left inside RDKit, torch or an oracle while the interpreter exits can abort
+        the process (``FATAL: exception not rethrown``); closing first lets it finish.
+        """
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(wait)
+
     def _prepare(self) -> None:
         from molfit.workflows import load_run_model
 
         def load(name: str) -> Any:
             return load_run_model(zoo_path(name, self.overrides))
 
-        self.slots["potential"].run(self._load_potential)
-        self.slots["qm9"].run(self._load_qm9)
-        self.slots["shift"].run(lambda: (load(SHIFT_MODEL), self.unit_of(SHIFT_MODEL)))
-        self.slots["toy"].run(self._train_toy)
-        from molfit.primer._worry import RashomonPair, leakage_study
+        def rashomon() -> Any:
+            from molfit.primer._worry import RashomonPair
 
-        self.slots["leakage"].run(leakage_study)
-        self.slots["rashomon"].run(RashomonPair)
+            return RashomonPair()
+
+        def leakage() -> Any:
+            from molfit.primer._worry import leakage_study
+
+            return leakage_study()
+
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("potential", self._load_potential),
+            ("qm9", self._load_qm9),
+            ("shift", lambda: (load(SHIFT_MODEL), self.unit_of(SHIFT_MODEL))),
+            ("toy", self._train_toy),
+            ("leakage", leakage),
+            ("rashomon", rashomon),
+        ]
+        for name, fn in steps:
+            if self._stop.is_set():
+                self.slots[name].fail(f"{name}: the primer is closing")
+            else:
+                self.slots[name].run(fn)
 
     def _load_qm9(self) -> dict[str, tuple[Any, str, str]]:
         """The QM9 models that load, ``{name: (model, property label, unit)}``; one that does

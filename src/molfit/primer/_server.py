@@ -61,8 +61,10 @@ class _ModelSlot:
         self.ready = threading.Event()
         self.model: PropertyModel | None = None
         self.error: str | None = None if enabled else "the property model is disabled"
+        self.thread: threading.Thread | None = None
         if enabled:
-            threading.Thread(target=self._load, args=(cache,), daemon=True).start()
+            self.thread = threading.Thread(target=self._load, args=(cache,), daemon=True)
+            self.thread.start()
         else:
             self.ready.set()
 
@@ -109,6 +111,20 @@ class PrimerServer(ThreadingHTTPServer):
     def url(self) -> str:
         """``http://127.0.0.1:<port>/``."""
         return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def busy(self) -> bool:
+        """Whether a background preparation (shipped models, the case-study model) still runs."""
+        thread = self.model_slot.thread
+        return self.science.busy() or (thread is not None and thread.is_alive())
+
+    def server_close(self) -> None:
+        """Close the socket, then let the background preparation finish the step it is in
+        (no thread is left inside compiled code when the interpreter exits)."""
+        super().server_close()
+        self.science.close()
+        thread = self.model_slot.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(300.0)
 
 
 def create_server(
@@ -273,4 +289,6 @@ def serve(port: int = 0, *, open_browser: bool = True, cache: Path | None = None
     except KeyboardInterrupt:
         pass
     finally:
+        if server.busy():
+            print("molfit primer: stopping once the background step in progress ends", flush=True)
         server.server_close()
