@@ -37,10 +37,15 @@ MOLFIT = [sys.executable, "-c", "from molfit.cli import main; main()"]
 
 def library() -> tuple[Path, Path]:
     smi, csv = OUT / "moses100k.smi", OUT / "moses100k.csv"
+    if csv.exists() and "\n\n" in smi.read_text()[:1000]:
+        # written before 2026-12-07 with an empty line after every molecule (the MOSES file
+        # has one column, so the line's newline stayed on the SMILES): write them again
+        smi.unlink()
+        csv.unlink()
     if not csv.exists():
         with gzip.open(moses_path(), "rt") as fh:
             next(fh)
-            rows = [next(fh).split(",")[0] for _ in range(N)]
+            rows = [next(fh).split(",")[0].strip() for _ in range(N)]
         smi.write_text("".join(r + "\n" for r in rows))
         csv.write_text("smiles\n" + "".join(r + "\n" for r in rows))
     return smi, csv
