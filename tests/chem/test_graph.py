@@ -129,6 +129,11 @@ def test_charge_isotope_chirality_and_stereo() -> None:
     deuterium = mol_to_graph("[2H]C")
     assert deuterium.x[0, col("delta_mass")] == pytest.approx(2.01410 - 1.008, abs=1e-3)
     assert deuterium.x[1, col("delta_mass")] == 0
+    # from an RDKit molecule (no SMILES to look at): isotopes found on the atoms themselves
+    labelled = mol_to_graph(Chem.MolFromSmiles("[2H]C[13CH3]"))
+    assert labelled.x[0, col("delta_mass")] == pytest.approx(2.01410 - 1.008, abs=1e-3)
+    assert labelled.x[1, col("delta_mass")] == 0
+    assert labelled.x[2, col("delta_mass")] == pytest.approx(13.00335 - 12.011, abs=1e-4)
 
     alanine = mol_to_graph("C[C@H](N)C(=O)O")
     assert alanine.x[1, col("chiral_tag=CHI_TETRAHEDRAL_CCW")] == 1
