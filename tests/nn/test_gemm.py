@@ -8,6 +8,7 @@ import torch
 
 import molfit.nn._gemm as gemm
 from molfit.chem._graph import GraphFeaturizer, collate_graphs
+from molfit.errors import InputError
 from molfit.nn import DMPNN
 
 FEAT = GraphFeaturizer()
@@ -86,7 +87,7 @@ def test_gemm_backend_reads_molfit_gemm(backend, monkeypatch) -> None:
     assert type(gemm.linear(x, full[:, :50]).grad_fn).__name__ != "_NumpyLinearBackward"
     monkeypatch.setenv("MOLFIT_GEMM", "mkl")
     gemm.gemm_backend.cache_clear()
-    with pytest.raises(ValueError, match="MOLFIT_GEMM='mkl' is not one of auto, torch, numpy"):
+    with pytest.raises(InputError, match=r"MOLFIT_GEMM=.mkl. is not one of auto, torch, numpy"):
         gemm.gemm_backend()
     # auto: numpy's BLAS only on AMD CPUs with an OpenBLAS numpy
     monkeypatch.setenv("MOLFIT_GEMM", "auto")

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+from molfit.errors import InputError
+
 GEMM_BACKENDS = ("auto", "torch", "numpy")
 
 
@@ -58,11 +60,11 @@ def gemm_backend() -> str:
     Read once per process from ``MOLFIT_GEMM`` (see the module docstring).
 
     Raises:
-        ValueError: ``MOLFIT_GEMM`` is not one of :data:`GEMM_BACKENDS`.
+        InputError: ``MOLFIT_GEMM`` is not one of :data:`GEMM_BACKENDS`.
     """
     choice = os.environ.get("MOLFIT_GEMM", "auto").strip().lower() or "auto"
     if choice not in GEMM_BACKENDS:
-        raise ValueError(f"MOLFIT_GEMM={choice!r} is not one of {', '.join(GEMM_BACKENDS)}")
+        raise InputError(f"MOLFIT_GEMM={choice!r} is not one of {', '.join(GEMM_BACKENDS)}")
     if choice != "auto":
         return choice
     amd = _cpu_vendor() == "AuthenticAMD"
