@@ -275,3 +275,25 @@ def test_domain_elements_from_the_formula_equal_the_atoms_and_their_hydrogens() 
         seen |= atoms
     assert {"Pt", "U", "Hg", "Na", "Cl", "*", "Si", "Se"} <= seen
     assert "H" not in elements(Chem.MolFromSmiles("[Hg]"))
+
+
+def test_predict_uses_the_features_it_is_given(b3db_regression, monkeypatch) -> None:
+    # a screen featurizes each chunk once and hands the matrix over; predict must use it, not
+    # featurize the molecules again (it did, and so discarded what it was given)
+    smiles, y = b3db_regression
+    model = CalibratedModel(get_model("extratrees", n_estimators=20)).fit(smiles[:200], y[:200])
+    mols = to_mols(smiles[200:230])
+    features = model.featurize(mols)
+    reference = model.predict(mols)
+
+    def no_featurizing(*args, **kwargs):
+        raise AssertionError("featurized again although features were given")
+
+    monkeypatch.setattr(model.estimator_, "featurize", no_featurizing)
+    given = model.predict(mols, features=features)
+    np.testing.assert_array_equal(given.mean, reference.mean)
+    np.testing.assert_array_equal(given.similarity, reference.similarity)
+    # other features, other predictions (and the domain's bits are the same matrix)
+    empty = model.predict(mols, features=np.zeros_like(features))
+    assert not np.array_equal(empty.mean, reference.mean)
+    assert np.all(empty.similarity == 0)

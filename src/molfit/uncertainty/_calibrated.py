@@ -473,7 +473,7 @@ class CalibratedModel(Estimator):
 
     def _predict_valid(self, mols: list[Chem.Mol], F: np.ndarray | None = None) -> dict[str, Any]:
         model = self.estimator_
-        bits = F = None
+        bits = None
         if hasattr(model, "predict_features"):
             if F is None:
                 F = model.featurize(mols)
