@@ -39,11 +39,8 @@ def _pool_smiles(pool: str, smiles_column: str | None) -> tuple[list[str], list[
         frame = read_input_table(pool)
         column = find_smiles_column(frame, smiles_column, pool)
         smiles = [str(s) for s in frame[column]]
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        ok = [Chem.MolFromSmiles(s) is not None for s in smiles]
-    finally:
-        RDLogger.EnableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # as molfit.chem does: the warning below names the rows
+    ok = [Chem.MolFromSmiles(s) is not None for s in smiles]
     bad = [i for i, good in enumerate(ok) if not good]
     if len(bad) == len(smiles):
         raise InputError(f"{pool}: no row of column {column!r} is a SMILES RDKit can parse")

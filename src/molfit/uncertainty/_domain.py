@@ -1,6 +1,6 @@
 """Applicability domain: is a molecule close enough to the training set to trust a prediction?
 
-Two checks, both cheap and explainable:
+Three checks, each cheap and explainable:
 
 1. Similarity: the maximum Tanimoto similarity (ECFP6, 1024 bits) of the molecule to any training
    molecule must reach a threshold. The threshold is the ``percentile``-th percentile (5 by
