@@ -72,15 +72,24 @@ def _run_chunk(fn: Callable[[Sequence[Any]], Any], start: int, chunk: Sequence[A
 
 
 def worker_threads(workers: int) -> int:
-    """Threads each of ``workers`` processes gets for its own math: the cores this process may
-    run on shared out, at least one (``n_cpus() // workers``)."""
+    """Threads each of ``workers`` worker processes runs its own math on.
+
+    One in a *forked* worker (Linux), whatever the cores: GNU OpenMP cannot run a parallel
+    region in a process forked after its parent ran one, it hangs (a D-MPNN screen with
+    ``--workers 2`` in a process where torch had used two threads never finished); the workers
+    are the parallelism. In a *spawned* worker (elsewhere) the cores are shared out,
+    ``n_cpus() // workers``, at least one.
+    """
+    if _context().get_start_method() == "fork":
+        return 1
     return max(1, n_cpus() // max(1, workers))
 
 
 def _share_cores(threads: int) -> None:
-    """Hold a worker's thread pools to ``threads``: forked workers inherit torch's pool of one
-    thread per core, and N of them oversubscribe the cores N times. Libraries a worker loads
-    later read ``OMP_NUM_THREADS`` (set only where the user has not set it)."""
+    """Hold a worker's thread pools to ``threads``: a forked worker inherits torch's pool of one
+    thread per core, and N of them would oversubscribe the cores N times (or hang, see
+    :func:`worker_threads`). Libraries a worker loads later read ``OMP_NUM_THREADS`` (set only
+    where the user has not set it)."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     torch = sys.modules.get("torch")
     if torch is not None:
