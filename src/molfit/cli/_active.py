@@ -28,8 +28,7 @@ def _pool_smiles(pool: str, smiles_column: str | None) -> tuple[list[str], list[
     Raises:
         InputError: no row of the pool is a molecule.
     """
-    from rdkit import Chem, RDLogger
-
+    from molfit.chem import parse_many
     from molfit.data import find_smiles_column, list_datasets, load, read_input_table
     from molfit.errors import InputError
 
@@ -39,9 +38,8 @@ def _pool_smiles(pool: str, smiles_column: str | None) -> tuple[list[str], list[
         frame = read_input_table(pool)
         column = find_smiles_column(frame, smiles_column, pool)
         smiles = [str(s) for s in frame[column]]
-    RDLogger.DisableLog("rdApp.*")  # as molfit.chem does: the warning below names the rows
-    ok = [Chem.MolFromSmiles(s) is not None for s in smiles]
-    bad = [i for i, good in enumerate(ok) if not good]
+    mols, issues = parse_many(smiles, source=pool)
+    bad = [issue.row - 1 for issue in issues]
     if len(bad) == len(smiles):
         raise InputError(f"{pool}: no row of column {column!r} is a SMILES RDKit can parse")
     if bad:
@@ -49,7 +47,7 @@ def _pool_smiles(pool: str, smiles_column: str | None) -> tuple[list[str], list[
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
         warn(f"{pool}: left out {len(bad)} of {len(smiles)} rows that are not molecules "
              f"({named}{more}); pool_index counts every row")  # fmt: skip
-    kept = [i for i, good in enumerate(ok) if good]
+    kept = [i for i, mol in enumerate(mols) if mol is not None]
     return [smiles[i] for i in kept], kept
 
 

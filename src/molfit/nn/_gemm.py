@@ -71,21 +71,16 @@ def gemm_backend() -> str:
     return "numpy" if amd and "openblas" in _numpy_blas() else "torch"
 
 
-_blas_single: list[bool] = []  # [True] once numpy's BLAS was limited to one thread
-
-
+@cache
 def _single_thread_blas() -> None:
     """Limit numpy's BLAS to one thread, once per process (the numpy path runs only while
     torch runs one thread: two thread pools spinning on the same cores slow both down)."""
-    if _blas_single:
-        return
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1, user_api="blas")
     except Exception:  # no threadpoolctl, or no BLAS it knows: leave it
         pass
-    _blas_single.append(True)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

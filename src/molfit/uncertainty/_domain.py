@@ -100,6 +100,9 @@ class ApplicabilityDomain:
             for a domain saved before the size check).
     """
 
+    #: ``None`` until fitted with molecules, and in domains saved before the size check
+    heavy_atoms_range_: tuple[int, int] | None = None
+
     def __init__(self, percentile: float = 5.0, neighbours: int = 1) -> None:
         if int(neighbours) < 1:
             raise InputError(f"domain neighbours must be at least 1, got {neighbours}")
@@ -113,9 +116,7 @@ class ApplicabilityDomain:
         )
         self.elements_ = sorted(set().union(*(elements(m) for m in mols)))
         heavy = [m.GetNumHeavyAtoms() for m in mols]
-        self.heavy_atoms_range_: tuple[int, int] | None = (
-            (int(min(heavy)), int(max(heavy))) if heavy else None
-        )
+        self.heavy_atoms_range_ = (int(min(heavy)), int(max(heavy))) if heavy else None
         self._set_threshold()
         return self
 
@@ -128,7 +129,7 @@ class ApplicabilityDomain:
         threshold recomputed)."""
         ad = ApplicabilityDomain(self.percentile, k)
         ad.bits_, ad.elements_ = self.bits_, list(self.elements_)
-        ad.heavy_atoms_range_ = getattr(self, "heavy_atoms_range_", None)
+        ad.heavy_atoms_range_ = self.heavy_atoms_range_
         ad._set_threshold()
         return ad
 
@@ -149,7 +150,7 @@ class ApplicabilityDomain:
             else f"mean similarity to the {self.neighbours} nearest training molecules"
         )
         known = set(self.elements_)
-        size = getattr(self, "heavy_atoms_range_", None)
+        size = self.heavy_atoms_range_
         in_domain = np.zeros(len(mols), dtype=bool)
         notes = np.empty(len(mols), dtype=object)
         for i, mol in enumerate(mols):
@@ -193,7 +194,7 @@ class ApplicabilityDomain:
             "train_nn_similarity": self.train_nn_similarity_,
             **(
                 {"heavy_atoms_range": np.array(self.heavy_atoms_range_, dtype=np.int64)}
-                if getattr(self, "heavy_atoms_range_", None) is not None
+                if self.heavy_atoms_range_ is not None
                 else {}
             ),
         }
@@ -207,7 +208,6 @@ class ApplicabilityDomain:
         ad.threshold_ = float(state["threshold"])
         ad.elements_ = [str(e) for e in state["elements"]]
         ad.train_nn_similarity_ = state["train_nn_similarity"]
-        ad.heavy_atoms_range_ = None
         if "heavy_atoms_range" in state:
             lo, hi = (int(v) for v in np.asarray(state["heavy_atoms_range"]).reshape(2))
             ad.heavy_atoms_range_ = (lo, hi)
